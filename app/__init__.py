@@ -1,0 +1,1 @@
+"""The web edge and the wiring: settings, routes, sockets, storage, real-time fan-out, pages."""

@@ -1,0 +1,237 @@
+"""The `parley` command: serve, manage the knowledge base and users, migrate, evaluate."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from app.config import Settings, get_settings
+
+cli = typer.Typer(help="Parley: a customer-service chat desk with a knowledge-base bot and live human handoff.",
+                  no_args_is_help=True, add_completion=False)
+kb_cli = typer.Typer(help="Import and export knowledge-base articles.", no_args_is_help=True)
+users_cli = typer.Typer(help="Manage agent, editor and admin accounts.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database migrations.", no_args_is_help=True)
+cli.add_typer(kb_cli, name="kb")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(db_cli, name="db")
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "knowledge_base" / "demo"
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as exc:  # bad configuration stops here with a readable message
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+          port: int = typer.Option(8000, help="TCP port."),
+          workers: int = typer.Option(1, help="Processes (needs PostgreSQL and Redis when > 1)."),
+          log_level: str = typer.Option("info")) -> None:
+    """Serve the widget, the consoles, the sockets and the API."""
+    import uvicorn
+
+    settings = _settings()
+    if workers > 1 and (settings.database_url.startswith("sqlite") or not settings.redis_url):
+        typer.echo("more than one worker needs DATABASE_URL on PostgreSQL and REDIS_URL", err=True)
+        raise typer.Exit(2)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level,
+                ws_max_size=settings.max_frame_bytes, ws_ping_interval=20, ws_ping_timeout=20,
+                timeout_graceful_shutdown=10, proxy_headers=True)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply database migrations (SQLite or PostgreSQL)."""
+    from app.storage.migrations import upgrade_sync
+
+    upgrade_sync(_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+async def _with_runtime(fn: Any) -> Any:
+    """Run `fn(store, knowledge)` against the configured database with the embedding model loaded."""
+    from app.realtime.memory import MemoryBroker
+    from app.knowledge import KnowledgeRuntime
+    from app.storage.migrations import upgrade_database
+    from app.storage.sql import SqlStore
+    from knowledge_base.embedder import load_embedder
+
+    settings = _settings()
+    await upgrade_database(settings.database_url)
+    store = SqlStore.from_url(settings.database_url)
+    broker: Any = MemoryBroker()
+    if settings.redis_url:  # tell running servers about the change
+        from app.realtime.redis import RedisBroker
+
+        broker = RedisBroker(settings.redis_url)
+        await broker.start()
+    try:
+        embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+        knowledge = KnowledgeRuntime(store, broker, embedder, settings.index_path, settings.chunk_words)
+        return await fn(store, knowledge)
+    finally:
+        await broker.close()
+        await store.close()
+
+
+def load_drafts(path: Path, fmt: str, include_plain_intents: bool = False, mapping: dict[str, str] | None = None) -> Any:
+    if fmt == "markdown":
+        from knowledge_base.formats.markdown import load_markdown_folder
+
+        return load_markdown_folder(path)
+    if fmt == "rasa":
+        from knowledge_base.formats.rasa import load_rasa_project
+
+        return load_rasa_project(path, include_plain_intents=include_plain_intents)
+    raise typer.BadParameter(f"unknown format {fmt!r}")
+
+
+@kb_cli.command("import")
+def kb_import(path: Path = typer.Argument(..., exists=True, help="A folder or file to import."),
+              format: str = typer.Option("markdown", "--format", "-f", help="markdown or rasa"),
+              plain_intents: bool = typer.Option(False, help="rasa: import plain intents that have a response too."),
+              status: Optional[str] = typer.Option(None, help="Override every article's status (draft, published).")) -> None:
+    """Import articles. Idempotent: re-importing updates changed articles and never duplicates."""
+    result = load_drafts(path, format, plain_intents)
+    for problem in result.problems:
+        typer.echo(f"skipped {problem}", err=True)
+    drafts = result.drafts
+    if status:
+        from dataclasses import replace
+
+        drafts = [replace(d, status=status) for d in drafts]
+
+    async def run(store: Any, knowledge: Any) -> dict[str, int]:
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        with typer.progressbar(drafts, label="importing", file=sys.stderr) as bar:
+            for draft in bar:
+                _, outcome = await knowledge.save_draft(draft)
+                counts[outcome] += 1
+        await knowledge.save_index()
+        return counts
+
+    counts = asyncio.run(_with_runtime(run))
+    typer.echo(f"created {counts['created']}, updated {counts['updated']}, unchanged {counts['unchanged']}, "
+               f"skipped {len(result.problems)}")
+    if result.problems and not drafts:
+        raise typer.Exit(1)
+
+
+@kb_cli.command("export")
+def kb_export(path: Path = typer.Argument(..., help="Folder to write Markdown files into.")) -> None:
+    """Export every article as Markdown with YAML front matter."""
+    from app.storage.sql import SqlStore
+    from knowledge_base.formats.markdown import export_markdown_folder
+    from knowledge_base.models import ArticleDraft
+
+    async def run() -> int:
+        store = SqlStore.from_url(_settings().database_url)
+        try:
+            articles = await store.list_articles()
+        finally:
+            await store.close()
+        drafts = [ArticleDraft(a.id, a.title, a.body, a.category, tuple(a.questions), tuple(a.tags), a.status)
+                  for a in articles]
+        return export_markdown_folder(drafts, path)
+
+    typer.echo(f"exported {asyncio.run(run())} articles to {path}")
+
+
+@users_cli.command("create")
+def users_create(email: str = typer.Option(...), password: str = typer.Option(...),
+                 role: str = typer.Option(..., help="agent, editor or admin"),
+                 name: Optional[str] = typer.Option(None), capacity: int = typer.Option(3, min=1, max=50),
+                 if_missing: bool = typer.Option(False, "--if-missing", help="Do nothing when the email exists.")) -> None:
+    """Create a user who can log in to the console."""
+    from app.auth import hash_password
+    from app.storage.migrations import upgrade_sync
+    from app.storage.records import ROLES
+    from app.storage.sql import Conflict, SqlStore
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    try:
+        password_hash = hash_password(password)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    settings = _settings()
+    upgrade_sync(settings.database_url)
+
+    async def run() -> str:
+        store = SqlStore.from_url(settings.database_url)
+        try:
+            user = await store.create_user(email, name or email.split("@")[0].title(), password_hash, role, capacity)
+            return f"created {user.role} {user.email} (id {user.id})"
+        except Conflict as exc:
+            if if_missing:
+                return f"{email} exists; left as it is"
+            typer.echo(exc.detail, err=True)
+            raise typer.Exit(1) from None
+        finally:
+            await store.close()
+
+    typer.echo(asyncio.run(run()))
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """List users."""
+    from app.storage.sql import SqlStore
+
+    async def run() -> None:
+        store = SqlStore.from_url(_settings().database_url)
+        try:
+            for u in await store.list_users():
+                typer.echo(f"{u.id}\t{u.email}\t{u.role}\t{'active' if u.active else 'inactive'}")
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
+@cli.command()
+def demo() -> None:
+    """Load the demo knowledge base, the demo widget key and demo accounts (idempotent)."""
+    from app.auth import hash_password
+    from app.storage.sql import Conflict
+
+    accounts = [("admin@parley.local", "Ada Admin", "admin"), ("agent@parley.local", "Alex Agent", "agent"),
+                ("editor@parley.local", "Eddie Editor", "editor")]
+
+    async def run(store: Any, knowledge: Any) -> int:
+        from knowledge_base.formats.markdown import load_markdown_folder
+
+        result = load_markdown_folder(DEMO_DIR)
+        for draft in result.drafts:
+            await knowledge.save_draft(draft)
+        await knowledge.save_index()
+        await store.upsert_site("demo", "Lumen & Loom demo shop", ["*"])
+        for email, name, role in accounts:
+            try:
+                await store.create_user(email, name, hash_password("parley-demo"), role)
+            except Conflict:
+                pass
+        return len(result.drafts)
+
+    count = asyncio.run(_with_runtime(run))
+    typer.echo(f"demo ready: {count} articles; log in as agent@parley.local / editor@parley.local / "
+               "admin@parley.local with password parley-demo")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

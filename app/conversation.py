@@ -1,0 +1,376 @@
+"""The one place that composes the bot and the human side of a conversation.
+
+Every path here is: check -> store (in one transaction) -> publish after commit. Sockets call
+these methods and only move frames; they never decide anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+import weakref
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from app.config import Settings
+from app.realtime.base import Broker
+from app.storage.records import Case, Conversation, Event, Transition, User
+from app.storage.sql import Conflict, NotFound, SqlStore
+from bot import BotConfig, ConversationContext, Decision, respond
+from bot.replies import say
+from handoff.audience import customer_may_see
+from handoff.queue import estimated_wait_seconds
+from handoff.state import Action, Owner
+
+AGENTS_CHANNEL = "agents"
+QUEUE_CHANNEL = "queue"
+
+
+def conversation_channel(conversation_id: str) -> str:
+    return f"conv:{conversation_id}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def event_to_wire(event: Event) -> dict[str, Any]:
+    data = asdict(event)
+    data["created_at"] = event.created_at.isoformat()
+    return data
+
+
+def event_from_wire(data: dict[str, Any]) -> Event:
+    return Event(**{**data, "created_at": datetime.fromisoformat(data["created_at"])})
+
+
+class DeskError(Exception):
+    """A refused action, with the wire error code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass
+class Metrics:
+    """Counters the /metrics endpoint exposes."""
+
+    messages: int = 0
+    decisions: dict[str, int] | None = None
+    escalations: dict[str, int] | None = None
+    decision_ms: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        self.decisions = {}
+        self.escalations = {}
+        self.decision_ms = []
+
+
+class Desk:
+    def __init__(self, settings: Settings, store: SqlStore, broker: Broker, kb: Any) -> None:
+        self.settings = settings
+        self.store = store
+        self.broker = broker
+        self.kb = kb
+        self.bot_config = BotConfig(
+            answer_threshold=settings.answer_threshold, clarify_margin=settings.clarify_margin,
+            out_of_scope_threshold=settings.out_of_scope_threshold, max_failures=settings.max_failures,
+        )
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.metrics = Metrics()
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    # ----------------------------------------------------------------- publishing (after commit)
+    async def publish(self, event: Event) -> None:
+        await self.broker.publish(conversation_channel(event.conversation_id),
+                                  {"type": "event", "event": event_to_wire(event)})
+
+    async def publish_case(self, case: Case) -> None:
+        await self.broker.publish(AGENTS_CHANNEL, {"type": "case", "case": case_summary(case)})
+        await self.broker.publish(QUEUE_CHANNEL, {"type": "queue_changed"})
+
+    async def relay_typing(self, conversation_id: str, sender: str, active: bool) -> None:
+        await self.broker.publish(conversation_channel(conversation_id),
+                                  {"type": "typing", "sender": sender, "active": active, "conversation_id": conversation_id})
+
+    # ----------------------------------------------------------------- customer side
+    async def start_conversation(self, lang: str, site_key: str | None) -> tuple[Conversation, str]:
+        token = secrets.token_urlsafe(32)
+        conversation_id = "c_" + secrets.token_hex(12)
+        conv = await self.store.create_conversation(conversation_id, hash_token(token), lang, site_key)
+        return conv, token
+
+    async def conversation_for_token(self, token: str) -> Conversation | None:
+        if not token or len(token) > 128:
+            return None
+        return await self.store.conversation_by_token(hash_token(token))
+
+    async def receive_customer_message(self, conversation_id: str, text: str, client_msg_id: str | None,
+                                       article_id: str | None = None) -> list[Event]:
+        """Store the message, then let the bot answer if it owns the conversation.
+
+        Returns the new events in order (the customer's message first). A retried client_msg_id
+        returns just the stored message and does nothing else.
+        """
+        async with self._lock(conversation_id):
+            event, created = await self.store.append_event(
+                conversation_id, "message", "customer", text, client_msg_id=client_msg_id)
+            if not created:
+                return [event]
+            self.metrics.messages += 1
+            await self.publish(event)
+            conv = await self._conversation(conversation_id)
+            if conv.status == Owner.QUEUED.value:
+                await self.broker.publish(AGENTS_CHANNEL, {"type": "queue_changed"})
+            if conv.status == Owner.RESOLVED.value:
+                conv = await self.store.reopen(conversation_id) or conv
+            if conv.status != Owner.BOT.value:
+                return [event]  # a human owns (or will own) the chat: the bot stays silent
+            return [event, *await self._bot_turn(conv, text, article_id)]
+
+    async def _bot_turn(self, conv: Conversation, text: str, article_id: str | None) -> list[Event]:
+        state = conv.bot_state
+        context = ConversationContext(
+            lang=conv.lang, consecutive_failures=int(state.get("failures", 0)), last_action=state.get("last_action"),
+            last_article_id=state.get("last_article_id"),
+            last_suggestions=tuple((s["article_id"], s["title"]) for s in state.get("suggestions", [])),
+        )
+        started = time.perf_counter()
+        decision: Decision = await asyncio.to_thread(respond, text, context, self.kb, self.bot_config, article_id)
+        self._count(decision, (time.perf_counter() - started) * 1000)
+        if decision.action == "escalate":
+            transition = await self._escalate(conv, decision.reason or "low_confidence", decision)
+            return [transition.event]
+        data: dict[str, Any] = {"action": decision.action, "confidence": round(decision.confidence, 4),
+                                "decision": decision.record(), "suggestions": []}
+        new_state = dict(state, last_action=decision.action, suggestions=[])
+        if decision.article is not None:
+            data["article"] = {"id": decision.article.article_id, "title": decision.article.title,
+                               "url": self._article_url(decision.article.url)}
+            new_state["last_article_id"] = decision.article.article_id
+            offered = list(state.get("offered", []))[-9:]
+            new_state["offered"] = offered  # filled with the seq below
+        if decision.action == "clarify":
+            data["suggestions"] = [{"article_id": c.article_id, "title": c.title} for c in decision.suggestions]
+            new_state["suggestions"] = data["suggestions"]
+        event, _ = await self.store.append_event(conv.id, "message", "bot", decision.text, data=data)
+        if decision.article is not None:
+            new_state["offered"].append({"seq": event.seq, "article_id": decision.article.article_id,
+                                         "title": decision.article.title, "confidence": data["confidence"],
+                                         "helpful": None})
+        await self.store.update_conversation(conv.id, bot_state=new_state)
+        await self.publish(event)
+        return [event]
+
+    def _article_url(self, url: str) -> str:
+        return (self.settings.public_url.rstrip("/") + url) if self.settings.public_url else url
+
+    def _count(self, decision: Decision, ms: float) -> None:
+        assert self.metrics.decisions is not None and self.metrics.decision_ms is not None
+        self.metrics.decisions[decision.action] = self.metrics.decisions.get(decision.action, 0) + 1
+        self.metrics.decision_ms.append(ms)
+        del self.metrics.decision_ms[:-2000]
+
+    async def _escalate(self, conv: Conversation, reason: str, decision: Decision | None = None) -> Transition:
+        assert self.metrics.escalations is not None
+        online = len(await self.store.online_agents())
+        events = await self.store.events_after(conv.id, 0)
+        customer_texts = [e.text for e in events if e.sender == "customer" and e.kind == "message"]
+        packet = {
+            "reason": reason,
+            "question": customer_texts[-1] if customer_texts else "",
+            "customer_messages": customer_texts[-10:],
+            "offered": conv.bot_state.get("offered", []),
+            "confidence": round(decision.confidence, 4) if decision else None,
+            "candidates": decision.record()["candidates"] if decision else [],
+        }
+
+        def render(position: int) -> tuple[str, dict[str, Any]]:
+            wait = estimated_wait_seconds(position, online, self.settings.estimated_handle_seconds)
+            if online == 0:
+                return say("queued_offline", conv.lang), {
+                    "position": position, "availability": "offline", "agents_online": 0,
+                    "estimated_wait_seconds": None}
+            return say("queued", conv.lang, position=position), {
+                "position": position, "availability": "online", "agents_online": online,
+                "estimated_wait_seconds": wait}
+
+        try:
+            transition = await self.store.escalate(conv.id, reason, packet, render)
+        except Conflict as exc:
+            raise DeskError(exc.code, exc.detail) from None
+        self.metrics.escalations[reason] = self.metrics.escalations.get(reason, 0) + 1
+        await self.store.update_conversation(conv.id, bot_state=dict(conv.bot_state, failures=0, suggestions=[]))
+        await self.publish(transition.event)
+        await self.publish_case(transition.case)
+        return transition
+
+    async def request_human(self, conversation_id: str) -> Event:
+        async with self._lock(conversation_id):
+            conv = await self._conversation(conversation_id)
+            if conv.status in (Owner.QUEUED.value, Owner.ASSIGNED.value):
+                raise DeskError("invalid_state", f"the conversation is already {conv.status}")
+            return (await self._escalate(conv, "customer_request")).event
+
+    async def feedback(self, conversation_id: str, seq: int, helpful: bool) -> list[Event]:
+        """Record a vote on a bot answer. Unhelpful votes count towards escalation."""
+        async with self._lock(conversation_id):
+            target = await self.store.get_event(conversation_id, seq)
+            if target is None or target.sender != "bot" or not target.data.get("article"):
+                raise DeskError("unknown_seq", f"message {seq} is not a bot answer in this conversation")
+            conv = await self._conversation(conversation_id)
+            article_id = target.data["article"]["id"]
+            event, _ = await self.store.append_event(
+                conversation_id, "feedback", "customer", "", visibility="internal",
+                data={"seq": seq, "helpful": helpful, "article_id": article_id})
+            await self.publish(event)
+            state = dict(conv.bot_state)
+            state["offered"] = [dict(o, helpful=helpful) if o.get("seq") == seq else o for o in state.get("offered", [])]
+            state["failures"] = 0 if helpful else int(state.get("failures", 0)) + 1
+            await self.store.update_conversation(conversation_id, bot_state=state)
+            if helpful or conv.status != Owner.BOT.value:
+                return [event]
+            conv = await self._conversation(conversation_id)
+            if state["failures"] >= self.bot_config.max_failures:
+                return [event, (await self._escalate(conv, "repeated_failure")).event]
+            reply, _ = await self.store.append_event(conversation_id, "message", "bot", say("not_helpful", conv.lang),
+                                                     data={"action": "not_helpful"})
+            await self.publish(reply)
+            return [event, reply]
+
+    async def rate(self, conversation_id: str, score: int, comment: str | None) -> Case:
+        case = await self.store.last_case(conversation_id)
+        if case is None or case.status != "resolved":
+            raise DeskError("invalid_state", "there is no resolved case to rate")
+        await self.store.update_case(case.id, rating=score, rating_comment=(comment or None))
+        event, _ = await self.store.append_event(conversation_id, "rating", "customer", comment or "",
+                                                 visibility="internal", data={"score": score, "case_id": case.id})
+        await self.publish(event)
+        return case
+
+    async def leave_contact(self, conversation_id: str, email: str, name: str | None) -> Event:
+        conv = await self._conversation(conversation_id)
+        contact = dict(conv.contact, email=email)
+        if name:
+            contact["name"] = name
+        await self.store.update_conversation(conversation_id, contact=contact)
+        if conv.current_case_id:
+            await self.store.update_case(conv.current_case_id, contact_email=email)
+        event, _ = await self.store.append_event(conversation_id, "message", "system",
+                                                 say("contact_saved", conv.lang, email=email), data={"action": "contact"})
+        await self.publish(event)
+        return event
+
+    async def identify(self, conversation_id: str, identity: dict[str, Any]) -> None:
+        conv = await self._conversation(conversation_id)
+        await self.store.update_conversation(conversation_id, contact=dict(conv.contact, **identity))
+
+    async def _conversation(self, conversation_id: str) -> Conversation:
+        conv = await self.store.get_conversation(conversation_id)
+        if conv is None:
+            raise DeskError("not_found", f"conversation {conversation_id} not found")
+        return conv
+
+    async def queue_status(self, conversation: Conversation) -> dict[str, Any] | None:
+        if conversation.status != Owner.QUEUED.value or not conversation.current_case_id:
+            return None
+        position = await self.store.queue_position(conversation.current_case_id)
+        online = len(await self.store.online_agents())
+        return {"type": "queue", "position": position, "agents_online": online,
+                "availability": "online" if online else "offline",
+                "estimated_wait_seconds": estimated_wait_seconds(position or 0, online, self.settings.estimated_handle_seconds)}
+
+    # ----------------------------------------------------------------- agent side
+    async def _case_action(self, case_id: int, action: Action, agent: User, text_key: str, data: dict[str, Any],
+                           target: User | None = None) -> Transition:
+        case = await self.store.get_case(case_id)
+        if case is None:
+            raise DeskError("not_found", f"case {case_id} not found")
+        conv = await self._conversation(case.conversation_id)
+        async with self._lock(conv.id):
+            try:
+                transition = await self.store.case_action(
+                    case_id, action, actor_id=agent.id, text=say(text_key, conv.lang, agent=(target or agent).name),
+                    data=data, target_agent_id=target.id if target else None,
+                    require_owner=agent.role != "admin" or action is Action.CLAIM)
+            except Conflict as exc:
+                raise DeskError(exc.code, exc.detail) from None
+            except NotFound as exc:
+                raise DeskError("not_found", str(exc)) from None
+        await self.publish(transition.event)
+        await self.publish_case(transition.case)
+        return transition
+
+    async def claim(self, case_id: int, agent: User) -> Transition:
+        return await self._case_action(case_id, Action.CLAIM, agent, "assigned",
+                                       {"status": "assigned", "agent": {"name": agent.name, "id": agent.id}})
+
+    async def resolve(self, case_id: int, agent: User) -> Transition:
+        return await self._case_action(case_id, Action.RESOLVE, agent, "resolved", {"status": "resolved"})
+
+    async def hand_back(self, case_id: int, agent: User) -> Transition:
+        transition = await self._case_action(case_id, Action.HAND_BACK, agent, "handed_back", {"status": "bot"})
+        conv = transition.conversation
+        await self.store.update_conversation(conv.id, bot_state=dict(conv.bot_state, failures=0, last_action=None))
+        return transition
+
+    async def transfer(self, case_id: int, agent: User, target: User) -> Transition:
+        if target.role not in ("agent", "admin") or not target.active:
+            raise DeskError("invalid_frame", "the target is not an active agent")
+        return await self._case_action(case_id, Action.TRANSFER, agent, "assigned",
+                                       {"status": "assigned", "agent": {"name": target.name, "id": target.id},
+                                        "transferred_from": agent.id}, target=target)
+
+    async def _owned_case(self, conversation_id: str, agent: User) -> Case:
+        conv = await self._conversation(conversation_id)
+        case = await self.store.get_case(conv.current_case_id) if conv.current_case_id else None
+        if conv.status != Owner.ASSIGNED.value or case is None or case.status != "assigned":
+            raise DeskError("invalid_state", f"the conversation is {conv.status}; claim it first")
+        if case.agent_id != agent.id:
+            raise DeskError("not_owner", "another agent owns this conversation")
+        return case
+
+    async def agent_message(self, conversation_id: str, agent: User, text: str, client_msg_id: str | None) -> Event:
+        async with self._lock(conversation_id):
+            case = await self._owned_case(conversation_id, agent)
+            event, created = await self.store.append_event(
+                conversation_id, "message", "agent", text, client_msg_id=client_msg_id,
+                data={"agent": {"name": agent.name, "id": agent.id}})
+        if created:
+            self.metrics.messages += 1
+            await self.store.mark_first_reply(case.id)
+            await self.publish(event)
+        return event
+
+    async def note(self, conversation_id: str, agent: User, text: str) -> Event:
+        await self._conversation(conversation_id)
+        event, _ = await self.store.append_event(conversation_id, "note", "agent", text, visibility="internal",
+                                                 data={"agent": {"name": agent.name, "id": agent.id}})
+        await self.publish(event)
+        return event
+
+    async def transcript(self, conversation_id: str, after_seq: int = 0, include_internal: bool = False) -> list[Event]:
+        events = await self.store.events_after(conversation_id, after_seq, include_internal=include_internal)
+        return [e for e in events if include_internal or customer_may_see(e.visibility)]
+
+
+def case_summary(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.id, "conversation_id": case.conversation_id, "status": case.status, "reason": case.reason,
+        "agent_id": case.agent_id, "queued_at": case.queued_at.isoformat(),
+        "assigned_at": case.assigned_at.isoformat() if case.assigned_at else None,
+        "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
+        "rating": case.rating, "rating_comment": case.rating_comment, "contact_email": case.contact_email,
+        "packet": case.packet,
+    }

@@ -1,0 +1,235 @@
+"""Every websocket frame as a pydantic model, discriminated on "type", validated at the socket edge.
+
+Client frames are parsed with `parse_customer_frame` / `parse_agent_frame`; server frames are built
+from stored events by `event_frame`, so what a client sees is always what is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+from app.storage.records import Event
+
+ClientMsgId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+ConversationId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+Ref = Annotated[str, StringConstraints(max_length=64)]
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+
+# ----------------------------------------------------------------------------- customer -> server
+class CustomerMessage(_Frame):
+    type: Literal["message"]
+    text: str
+    client_msg_id: ClientMsgId | None = None
+    article_id: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+
+class RequestHuman(_Frame):
+    type: Literal["request_human"]
+
+
+class Feedback(_Frame):
+    type: Literal["feedback"]
+    seq: int = Field(ge=1)
+    helpful: bool
+
+
+class Resume(_Frame):
+    type: Literal["resume"]
+    last_seq: int = Field(ge=0)
+
+
+class Typing(_Frame):
+    type: Literal["typing"]
+    active: bool = True
+    conversation_id: ConversationId | None = None
+
+
+class Ping(_Frame):
+    type: Literal["ping"]
+
+
+class Rating(_Frame):
+    type: Literal["rating"]
+    score: int = Field(ge=1, le=5)
+    comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class Contact(_Frame):
+    type: Literal["contact"]
+    email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    name: Annotated[str, StringConstraints(max_length=120)] | None = None
+
+
+class Identify(_Frame):
+    type: Literal["identify"]
+    user_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    name: Annotated[str, StringConstraints(max_length=120)] | None = None
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    user_hash: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+
+CustomerFrame = Annotated[
+    Union[CustomerMessage, RequestHuman, Feedback, Resume, Typing, Ping, Rating, Contact, Identify],
+    Field(discriminator="type"),
+]
+
+
+# ----------------------------------------------------------------------------- agent -> server
+class _AgentFrame(_Frame):
+    ref: Ref | None = None
+
+
+class Claim(_AgentFrame):
+    type: Literal["claim"]
+    case_id: int = Field(ge=1)
+
+
+class Open(_AgentFrame):
+    type: Literal["open"]
+    conversation_id: ConversationId
+    last_seq: int = Field(default=0, ge=0)
+
+
+class AgentMessage(_AgentFrame):
+    type: Literal["message"]
+    conversation_id: ConversationId
+    text: str
+    client_msg_id: ClientMsgId | None = None
+
+
+class Note(_AgentFrame):
+    type: Literal["note"]
+    conversation_id: ConversationId
+    text: str
+
+
+class Resolve(_AgentFrame):
+    type: Literal["resolve"]
+    case_id: int = Field(ge=1)
+
+
+class HandBack(_AgentFrame):
+    type: Literal["hand_back"]
+    case_id: int = Field(ge=1)
+
+
+class Transfer(_AgentFrame):
+    type: Literal["transfer"]
+    case_id: int = Field(ge=1)
+    agent_id: int = Field(ge=1)
+
+
+class AgentTyping(_AgentFrame):
+    type: Literal["typing"]
+    conversation_id: ConversationId
+    active: bool = True
+
+
+class Presence(_AgentFrame):
+    type: Literal["presence"]
+    status: Literal["online", "away", "offline"]
+
+
+class AgentPing(_AgentFrame):
+    type: Literal["ping"]
+
+
+AgentFrame = Annotated[
+    Union[Claim, Open, AgentMessage, Note, Resolve, HandBack, Transfer, AgentTyping, Presence, AgentPing],
+    Field(discriminator="type"),
+]
+
+_customer_adapter: TypeAdapter[Any] = TypeAdapter(CustomerFrame)
+_agent_adapter: TypeAdapter[Any] = TypeAdapter(AgentFrame)
+CUSTOMER_TYPES = ("message", "request_human", "feedback", "resume", "typing", "ping", "rating", "contact", "identify")
+AGENT_TYPES = ("claim", "open", "message", "note", "resolve", "hand_back", "transfer", "typing", "presence", "ping")
+SERVER_TYPES = ("session", "message", "handoff", "queue", "typing", "error", "pong", "feedback", "hello",
+                "case", "event", "transcript", "ack", "rating", "contact")
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, detail: str, ref: str | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.ref = ref
+
+
+def _parse(raw: str, adapter: TypeAdapter[Any], known: tuple[str, ...]) -> Any:
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise FrameError("invalid_json", "the frame is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise FrameError("invalid_frame", "a frame must be a JSON object with a \"type\"")
+    ref = data.get("ref") if isinstance(data.get("ref"), str) else None
+    kind = data.get("type")
+    if kind not in known:
+        raise FrameError("unknown_type", f"unknown frame type {str(kind)[:40]!r}; expected one of {', '.join(known)}", ref)
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
+        raise FrameError("invalid_frame", f"{kind}: {where}: {first['msg']}", ref) from None
+
+
+def parse_customer_frame(raw: str) -> Any:
+    return _parse(raw, _customer_adapter, CUSTOMER_TYPES)
+
+
+def parse_agent_frame(raw: str) -> Any:
+    return _parse(raw, _agent_adapter, AGENT_TYPES)
+
+
+def check_text(text: str, limit: int) -> str:
+    """Message text rules shared by every sender: not blank, not too long, no NUL bytes."""
+    cleaned = text.replace("\x00", "").strip()
+    if not cleaned:
+        raise FrameError("empty_text", "text must not be empty")
+    if len(cleaned) > limit:
+        raise FrameError("text_too_long", f"text is longer than {limit} characters")
+    return cleaned
+
+
+def error_frame(code: str, detail: str, ref: str | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
+    if ref is not None:
+        frame["ref"] = ref
+    return frame
+
+
+# ----------------------------------------------------------------------------- server -> client
+def event_frame(event: Event) -> dict[str, Any]:
+    """A stored event as the customer-facing frame (`message` or `handoff`)."""
+    data = event.data
+    if event.kind == "handoff":
+        return {
+            "type": "handoff", "seq": event.seq, "status": data.get("status"), "reason": data.get("reason"),
+            "position": data.get("position"), "agent": data.get("agent"), "text": event.text,
+            "availability": data.get("availability"), "estimated_wait_seconds": data.get("estimated_wait_seconds"),
+            "created_at": event.created_at.isoformat(),
+        }
+    frame: dict[str, Any] = {
+        "type": "message", "seq": event.seq, "sender": event.sender, "text": event.text,
+        "article": data.get("article"), "suggestions": data.get("suggestions", []),
+        "confidence": data.get("confidence"), "client_msg_id": event.client_msg_id,
+        "created_at": event.created_at.isoformat(), "agent": data.get("agent"), "action": data.get("action"),
+        "kind": event.kind,
+    }
+    return frame
+
+
+def agent_event_frame(event: Event) -> dict[str, Any]:
+    """The same event for agents: adds visibility and the bot's decision record."""
+    frame = event_frame(event)
+    frame["visibility"] = event.visibility
+    frame["data"] = event.data
+    return {"type": "event", "conversation_id": event.conversation_id, "event": frame}

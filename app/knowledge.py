@@ -1,0 +1,162 @@
+"""Keeps this process's knowledge base in step with the database and with other processes.
+
+Vectors live in the database (`kb_entries`), so a publish is embedded once, by the process that
+publishes; every other process applies the change by reading those rows. The FAISS index on disk
+is a start-up cache, stamped with the last change id it contains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.realtime.base import Broker
+from app.storage.records import Article
+from app.storage.sql import SqlStore
+from knowledge_base.chunking import Entry
+from knowledge_base.embedder import Embedder
+from knowledge_base.index import VectorIndex
+from knowledge_base.models import ArticleDraft
+from knowledge_base.service import KnowledgeBase, embed_article
+
+log = logging.getLogger("parley.kb")
+KB_CHANNEL = "kb"
+
+
+class KnowledgeRuntime:
+    def __init__(self, store: SqlStore, broker: Broker, embedder: Embedder, index_dir: Path, chunk_words: int) -> None:
+        self.store = store
+        self.broker = broker
+        self.embedder = embedder
+        self.index_dir = index_dir
+        self.chunk_words = chunk_words
+        self.kb = KnowledgeBase(embedder, chunk_words=chunk_words)
+        self.applied_change = 0
+        self.loaded = False
+        self._task: asyncio.Task[None] | None = None
+        self._apply_lock = asyncio.Lock()
+
+    # ----------------------------------------------------------------- start-up
+    async def load(self) -> None:
+        """Load published articles: from the on-disk cache if it matches the database, else from stored
+        vectors (embedding only articles that have none for this model)."""
+        stamp = await self.store.kb_stamp()
+        published = {a.id: a for a in await self.store.list_articles(status="published")}
+        cached = await asyncio.to_thread(VectorIndex.load, self.index_dir, self._stamp(stamp))
+        if cached is not None and cached.article_ids() == set(published):
+            self.kb.index = cached
+            for article in published.values():
+                self.kb.articles[article.id] = self._indexed(article)
+            log.info("index loaded from %s (%d entries)", self.index_dir, len(cached))
+        else:
+            stored = await self.store.load_entries(self.embedder.name, list(published))
+            for article in published.values():
+                rows = stored.get(article.id)
+                if rows:
+                    entries = [Entry(article.id, kind, text, pos) for kind, pos, text, _ in rows]
+                    self.kb.put(article.id, article.title, article.body, entries, np.stack([r[3] for r in rows]))
+                else:
+                    await self._embed_and_store(article)
+            stamp = await self.store.kb_stamp()
+            await asyncio.to_thread(self.kb.index.save, self.index_dir, self._stamp(stamp))
+        self.applied_change = stamp
+        self.loaded = True
+
+    def _stamp(self, change_id: int) -> str:
+        return f"{self.embedder.name}:{self.chunk_words}:{change_id}"
+
+    def _indexed(self, article: Article) -> Any:
+        from knowledge_base.chunking import chunk_body
+        from knowledge_base.service import IndexedArticle
+
+        return IndexedArticle(article.id, article.title, tuple(chunk_body(article.body, self.chunk_words)),
+                              self.kb.url_prefix + article.id)
+
+    async def _embed_and_store(self, article: Article) -> int:
+        entries, vectors = await asyncio.to_thread(
+            embed_article, self.embedder, article.id, article.title, article.body, article.questions, self.chunk_words)
+        change = await self.store.replace_entries(article.id, self.embedder.name,
+                                                  [(e.kind, e.position, e.text) for e in entries], vectors)
+        self.kb.put(article.id, article.title, article.body, entries, vectors)
+        return change
+
+    # ----------------------------------------------------------------- changes
+    async def save_draft(self, draft: ArticleDraft, author_id: int | None = None) -> tuple[Article, str]:
+        """Store an article version and make the index match its status. Returns (article, outcome)."""
+        article, outcome = await self.store.upsert_article(
+            draft.id, draft.title, draft.body, draft.category, list(draft.questions), list(draft.tags), draft.status,
+            author_id)
+        if outcome != "unchanged" or (article.status == "published" and article.id not in self.kb.articles):
+            await self.sync_article(article)
+        return article, outcome
+
+    async def sync_article(self, article: Article) -> None:
+        """Index a published article (embedding once) or drop an unpublished one, then tell everyone."""
+        if article.status == "published":
+            change = await self._embed_and_store(article)
+        else:
+            change = await self.store.delete_entries(article.id)
+            self.kb.remove(article.id)
+        await self.broker.publish(KB_CHANNEL, {"type": "kb_changed", "article_id": article.id, "change": change})
+
+    async def apply_changes(self) -> None:
+        """Bring this process up to date with changes made by others (from the change log)."""
+        async with self._apply_lock:
+            changes = await self.store.kb_changes_since(self.applied_change)
+            if not changes:
+                return
+            ids = sorted({aid for _, aid in changes})
+            await self._refresh(ids)
+            self.applied_change = changes[-1][0]
+
+    async def _refresh(self, article_ids: Iterable[str]) -> None:
+        ids = list(article_ids)
+        stored = await self.store.load_entries(self.embedder.name, ids)
+        for article_id in ids:
+            article = await self.store.get_article(article_id)
+            rows = stored.get(article_id)
+            if article is None or article.status != "published" or not rows:
+                self.kb.remove(article_id)
+                continue
+            entries = [Entry(article_id, kind, text, pos) for kind, pos, text, _ in rows]
+            self.kb.put(article_id, article.title, article.body, entries, np.stack([r[3] for r in rows]))
+
+    async def follow(self, poll_seconds: float = 5.0) -> None:
+        """Background task: apply changes announced on the broker, and poll the log as a safety net."""
+        sub = self.broker.subscription()
+        await sub.add(KB_CHANNEL)
+        try:
+            while True:
+                try:
+                    await asyncio.wait_for(sub.get(), timeout=poll_seconds)
+                except asyncio.TimeoutError:
+                    pass
+                try:
+                    await self.apply_changes()
+                except Exception:  # keep following; the next poll retries
+                    log.exception("applying knowledge-base changes failed")
+        finally:
+            await sub.close()
+
+    async def save_index(self) -> None:
+        await asyncio.to_thread(self.kb.index.save, self.index_dir, self._stamp(self.applied_change))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.follow(), name="kb-follow")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        try:
+            await self.save_index()
+        except Exception:
+            log.exception("could not save the index")

@@ -1,0 +1,86 @@
+"""create_app(settings): builds everything in a lifespan, nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from app.config import Settings, get_settings
+from app.conversation import Desk
+from app.deps import Services
+from app.knowledge import KnowledgeRuntime
+from app.realtime.base import Broker
+from app.realtime.memory import MemoryBroker
+from app.storage.migrations import upgrade_database
+from app.storage.sql import SqlStore
+from knowledge_base.embedder import Embedder, load_embedder
+
+log = logging.getLogger("parley")
+
+
+def make_broker(settings: Settings) -> Broker:
+    if settings.redis_url:
+        from app.realtime.redis import RedisBroker
+
+        return RedisBroker(settings.redis_url)
+    return MemoryBroker()
+
+
+def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await upgrade_database(settings.database_url)
+        store = SqlStore.from_url(settings.database_url)
+        broker = make_broker(settings)
+        await broker.start()
+        model = embedder or load_embedder(settings.embedding_model, settings.embedding_threads)
+        knowledge = KnowledgeRuntime(store, broker, model, settings.index_path, settings.chunk_words)
+        await knowledge.load()
+        knowledge.start()
+        desk = Desk(settings, store, broker, knowledge.kb)
+        app.state.services = Services(settings, store, broker, knowledge, desk)
+        log.info("parley ready: %d published articles, database %s, broker %s", len(knowledge.kb.articles),
+                 settings.database_url.split("://")[0], "redis" if settings.redis_url else "in-process")
+        try:
+            yield
+        finally:
+            await knowledge.stop()
+            await broker.close()
+            await store.close()
+
+    app = FastAPI(title="Parley", version="0.1.0", lifespan=lifespan,
+                  description="Customer-service chat desk: a knowledge-base bot with a live human handoff. "
+                              "The websocket protocol is documented in docs/protocol.md.")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors: list[dict[str, Any]] = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+
+    from app.routes import agent, articles, auth, bot, cases, chat, health
+
+    for module in (health, auth, chat, agent, bot, cases, articles):
+        app.include_router(module.router)
+    try:
+        from app.routes import widget
+    except ImportError:  # the widget is optional while it is being built
+        widget = None  # type: ignore[assignment]
+    if widget is not None:
+        app.include_router(widget.router)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/demo" if widget is not None else "/docs")
+
+    return app

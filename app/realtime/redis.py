@@ -1,0 +1,110 @@
+"""Redis pub/sub broker: several server processes or hosts share one desk.
+
+One pub/sub connection per process feeds the local fan-out. If Redis goes away, publishing
+fails soft (the event is already stored), and after reconnecting every local subscriber gets a
+resync so nothing published meanwhile is missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from app.realtime.base import RESYNC, LocalFanout, Subscription
+
+log = logging.getLogger("parley.realtime.redis")
+PREFIX = "parley:"
+
+
+class RedisBroker(LocalFanout):
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self._url = url
+        self._redis = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10)
+        self._pubsub: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        await self._redis.ping()  # fail fast at start-up when Redis is not there
+        self._task = asyncio.create_task(self._listen(), name="redis-listener")
+        await asyncio.wait_for(self._ready.wait(), timeout=5)
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self._redis.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except RedisError:
+            return False
+
+    def subscription(self) -> Subscription:
+        return Subscription(self)
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        try:
+            await self._redis.publish(PREFIX + channel, json.dumps(message, default=str))
+        except (RedisError, OSError) as exc:
+            # Stored already; subscribers will resync when Redis is back.
+            log.warning("redis publish failed on %s: %s", channel, exc)
+
+    async def on_first(self, channel: str) -> None:
+        if self._pubsub is not None:
+            try:
+                await self._pubsub.subscribe(PREFIX + channel)
+            except (RedisError, OSError) as exc:
+                log.warning("redis subscribe failed on %s: %s", channel, exc)
+
+    async def on_last(self, channel: str) -> None:
+        if self._pubsub is not None:
+            try:
+                await self._pubsub.unsubscribe(PREFIX + channel)
+            except (RedisError, OSError):
+                pass
+
+    async def _listen(self) -> None:
+        backoff = 0.1
+        first = True
+        while True:
+            try:
+                self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                await self._pubsub.subscribe(PREFIX + "__control__", *[PREFIX + c for c in self.channels])
+                self._ready.set()
+                if not first:
+                    log.info("redis reconnected; asking subscribers to resync")
+                    self.dispatch_all(RESYNC)
+                first, backoff = False, 0.1
+                while True:
+                    msg = await self._pubsub.get_message(timeout=1.0)
+                    if msg is None or msg.get("type") != "message":
+                        continue
+                    channel = msg["channel"].decode() if isinstance(msg["channel"], bytes) else msg["channel"]
+                    try:
+                        payload = json.loads(msg["data"])
+                    except (ValueError, TypeError):
+                        continue
+                    self.dispatch(channel[len(PREFIX):], payload)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("redis listener lost its connection: %s; retrying in %.1fs", exc, backoff)
+                try:
+                    if self._pubsub is not None:
+                        await self._pubsub.aclose()
+                except Exception:
+                    pass
+                self._pubsub = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)

@@ -1,0 +1,1 @@
+"""HTTP and websocket routes. Each module is one audience's edge; none of them decides anything."""

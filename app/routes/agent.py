@@ -1,0 +1,214 @@
+"""The agent socket `/ws/agent`: the live queue, claiming, and talking to customers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from app import events as ev
+from app.conversation import AGENTS_CHANNEL, DeskError, case_summary, conversation_channel, event_from_wire
+from app.deps import Services, websocket_user
+from app.schemas import UserPublic
+from app.storage.records import Event, User
+
+log = logging.getLogger("parley.agent")
+router = APIRouter(tags=["agent"])
+HEARTBEAT_SECONDS = 20
+
+
+class AgentSession:
+    def __init__(self, ws: WebSocket, services: Services, user: User) -> None:
+        self.ws = ws
+        self.services = services
+        self.desk = services.desk
+        self.user = user
+        self.sub = services.broker.subscription()
+        self.opened: dict[str, int] = {}  # conversation id -> last seq sent
+        self._send_lock = asyncio.Lock()
+        self._queue_dirty = asyncio.Event()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self._send_lock:
+            if self.ws.application_state == WebSocketState.CONNECTED:
+                await self.ws.send_text(json.dumps(frame, default=str))
+
+    async def send_queue(self) -> None:
+        items = await self.services.store.queue()
+        online = len(await self.services.store.online_agents())
+        await self.send({"type": "queue", "agents_online": online, "cases": [
+            {**case_summary(i.case), "position": i.position, "last_message": i.last_message, "contact": i.contact}
+            for i in items]})
+
+    async def deliver(self, event: Event) -> None:
+        conv_id = event.conversation_id
+        async with self._send_lock:
+            last = self.opened.get(conv_id)
+            if last is None or event.seq <= last:
+                return
+            batch = [event]
+            if event.seq > last + 1:
+                batch = [e for e in await self.desk.transcript(conv_id, last, include_internal=True) if e.seq <= event.seq] or [event]
+            for item in batch:
+                if item.seq > self.opened[conv_id]:
+                    if self.ws.application_state == WebSocketState.CONNECTED:
+                        await self.ws.send_text(json.dumps(ev.agent_event_frame(item), default=str))
+                    self.opened[conv_id] = item.seq
+
+    async def writer(self) -> None:
+        while True:
+            channel, message = await self.sub.get()
+            kind = message.get("type")
+            if kind == "event":
+                await self.deliver(event_from_wire(message["event"]))
+            elif kind == "case":
+                await self.send(message)
+                self._queue_dirty.set()
+            elif kind == "queue_changed":
+                self._queue_dirty.set()
+            elif kind == "typing" and message.get("sender") == "customer":
+                await self.send(message)
+            elif kind == "resync":
+                self._queue_dirty.set()
+                for conv_id, last in list(self.opened.items()):
+                    for event in await self.desk.transcript(conv_id, last, include_internal=True):
+                        await self.deliver(event)
+
+    async def queue_pusher(self) -> None:
+        """Coalesce bursts of queue changes into one snapshot."""
+        while True:
+            await self._queue_dirty.wait()
+            self._queue_dirty.clear()
+            await self.send_queue()
+            await asyncio.sleep(0.05)
+
+    async def heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            if self.presence == "online":
+                await self.services.store.set_presence(self.user.id, "online")
+
+    presence = "online"
+
+    async def open(self, conversation_id: str, last_seq: int, ref: str | None) -> None:
+        conv = await self.services.store.get_conversation(conversation_id)
+        if conv is None:
+            raise DeskError("not_found", f"conversation {conversation_id} not found")
+        case = await self.services.store.get_case(conv.current_case_id) if conv.current_case_id else None
+        async with self._send_lock:
+            self.opened[conversation_id] = last_seq
+        await self.sub.add(conversation_channel(conversation_id))
+        events = await self.desk.transcript(conversation_id, last_seq, include_internal=True)
+        async with self._send_lock:
+            self.opened[conversation_id] = max([last_seq, *[e.seq for e in events]])
+        await self.send({"type": "transcript", "conversation_id": conversation_id, "ref": ref,
+                         "status": conv.status, "contact": conv.contact,
+                         "case": case_summary(case) if case else None,
+                         "events": [ev.agent_event_frame(e)["event"] for e in events]})
+
+    async def handle(self, frame: Any) -> dict[str, Any]:
+        limit = self.services.settings.max_message_chars
+        if isinstance(frame, ev.Claim):
+            transition = await self.desk.claim(frame.case_id, self.user)
+            await self.open(transition.case.conversation_id, 0, frame.ref)
+            return {"case": case_summary(transition.case)}
+        if isinstance(frame, ev.Open):
+            await self.open(frame.conversation_id, frame.last_seq, frame.ref)
+            return {}
+        if isinstance(frame, ev.AgentMessage):
+            text = ev.check_text(frame.text, limit)
+            event = await self.desk.agent_message(frame.conversation_id, self.user, text, frame.client_msg_id)
+            await self.deliver(event)
+            return {"seq": event.seq}
+        if isinstance(frame, ev.Note):
+            event = await self.desk.note(frame.conversation_id, self.user, ev.check_text(frame.text, limit))
+            await self.deliver(event)
+            return {"seq": event.seq}
+        if isinstance(frame, ev.Resolve):
+            return {"case": case_summary((await self.desk.resolve(frame.case_id, self.user)).case)}
+        if isinstance(frame, ev.HandBack):
+            return {"case": case_summary((await self.desk.hand_back(frame.case_id, self.user)).case)}
+        if isinstance(frame, ev.Transfer):
+            target = await self.services.store.get_user(frame.agent_id)
+            if target is None:
+                raise DeskError("not_found", f"agent {frame.agent_id} not found")
+            return {"case": case_summary((await self.desk.transfer(frame.case_id, self.user, target)).case)}
+        if isinstance(frame, ev.AgentTyping):
+            await self.desk.relay_typing(frame.conversation_id, "agent", frame.active)
+            return {}
+        if isinstance(frame, ev.Presence):
+            self.presence = frame.status
+            await self.services.store.set_presence(self.user.id, frame.status)
+            await self.services.broker.publish(AGENTS_CHANNEL, {"type": "queue_changed"})
+            return {"presence": frame.status}
+        if isinstance(frame, ev.AgentPing):
+            await self.send({"type": "pong"})
+            return {}
+        raise ev.FrameError("unknown_type", "unsupported frame")
+
+    async def reader(self) -> None:
+        limit = self.services.settings.max_frame_bytes
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:
+                await self.send(ev.error_frame("binary_not_supported", "send JSON text frames"))
+                continue
+            if len(raw) > limit:
+                await self.ws.close(1009, "frame too big")
+                return
+            ref = None
+            try:
+                frame = ev.parse_agent_frame(raw)
+                ref = frame.ref
+                result = await self.handle(frame)
+                if ref is not None:
+                    await self.send({"type": "ack", "ref": ref, "ok": True, **result})
+            except ev.FrameError as exc:
+                await self.send(ev.error_frame(exc.code, exc.detail, exc.ref or ref))
+            except DeskError as exc:
+                await self.send(ev.error_frame(exc.code, exc.detail, ref))
+
+
+@router.websocket("/ws/agent")
+async def agent_socket(ws: WebSocket) -> None:
+    services: Services = ws.app.state.services
+    await ws.accept()
+    user = await websocket_user(ws, services.store)
+    if user is None:
+        await ws.close(1008, "log in first: pass ?token=<bearer token>")
+        return
+    if user.role not in ("agent", "admin"):
+        await ws.close(1008, "only agents and admins may use the agent socket")
+        return
+    session = AgentSession(ws, services, user)
+    await session.sub.add(AGENTS_CHANNEL)
+    tasks = [asyncio.create_task(session.writer()), asyncio.create_task(session.queue_pusher()),
+             asyncio.create_task(session.heartbeat())]
+    try:
+        await services.store.set_presence(user.id, "online")
+        await services.broker.publish(AGENTS_CHANNEL, {"type": "queue_changed"})
+        await session.send({"type": "hello", "agent": UserPublic.of(user).model_dump()})
+        await session.send_queue()
+        await session.reader()
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("agent socket failed")
+        if ws.application_state == WebSocketState.CONNECTED:
+            await ws.close(1011, "internal error")
+    finally:
+        for task in tasks:
+            task.cancel()
+        await session.sub.close()
+        try:
+            await services.store.set_presence(user.id, "offline")
+            await services.broker.publish(AGENTS_CHANNEL, {"type": "queue_changed"})
+        except Exception:
+            log.exception("could not record the agent going offline")

@@ -1,0 +1,54 @@
+"""Articles: the editors' REST API and the public article page that bot answers link to."""
+
+from __future__ import annotations
+
+import html
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import HTMLResponse
+from markdown_it import MarkdownIt
+
+from app.deps import CurrentEditor, StoreDep
+from app.schemas import ArticleOut
+from app.storage.records import Article
+
+router = APIRouter(tags=["articles"])
+# html=False: raw HTML in an article is shown as text; markdown-it refuses javascript:/vbscript: links.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def render_markdown(body: str) -> str:
+    return _markdown.render(body)
+
+
+def _out(a: Article) -> ArticleOut:
+    return ArticleOut(id=a.id, title=a.title, category=a.category, body=a.body, questions=a.questions, tags=a.tags,
+                      status=a.status, version=a.version, updated_at=a.updated_at)
+
+
+@router.get("/api/articles", response_model=list[ArticleOut])
+async def list_articles(user: CurrentEditor, store: StoreDep, status: str | None = None) -> list[ArticleOut]:
+    return [_out(a) for a in await store.list_articles(status=status)]
+
+
+@router.get("/api/articles/{article_id}", response_model=ArticleOut, responses={404: {}})
+async def get_article(article_id: str, user: CurrentEditor, store: StoreDep) -> ArticleOut:
+    article = await store.get_article(article_id)
+    if article is None:
+        raise HTTPException(404, f"article {article_id} not found")
+    return _out(article)
+
+
+@router.get("/kb/{article_id}", response_class=HTMLResponse, responses={404: {}})
+async def public_article(article_id: str, store: StoreDep) -> HTMLResponse:
+    article = await store.get_article(article_id)
+    if article is None or article.status != "published":
+        raise HTTPException(404, "article not found")
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(article.title)}</title>
+<style>body{{font:16px/1.6 system-ui,sans-serif;max-width:720px;margin:40px auto;padding:0 20px;color:#1f2937}}
+h1{{font-size:1.8rem;line-height:1.2}}.cat{{color:#6b7280;font-size:.9rem;text-transform:uppercase;letter-spacing:.05em}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #e5e7eb;padding:6px 10px}}</style></head>
+<body><div class="cat">{html.escape(article.category or "Help")}</div><h1>{html.escape(article.title)}</h1>
+{render_markdown(article.body)}</body></html>"""
+    return HTMLResponse(page, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})

@@ -1,0 +1,263 @@
+"""The customer socket `/ws/chat` and the customer's own transcript download."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import hashlib
+import json
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, WebSocket
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from app import events as ev
+from app.conversation import QUEUE_CHANNEL, DeskError, conversation_channel, event_from_wire
+from app.deps import Services, StoreDep, DeskDep
+from app.storage.records import Conversation, Event
+from handoff.audience import customer_may_see
+
+log = logging.getLogger("parley.chat")
+router = APIRouter(tags=["chat"])
+
+POLICY = 1008
+TOO_BIG = 1009
+INTERNAL = 1011
+
+
+class RateLimiter:
+    """A token bucket: `per_minute` messages, refilled continuously."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.capacity = float(per_minute)
+        self.tokens = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.updated = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def origin_allowed(origin: str | None, allowed: list[str], own_host: str | None) -> bool:
+    if "*" in allowed:
+        return True
+    if origin is None:
+        return False
+    if own_host and origin.split("://", 1)[-1] == own_host:
+        return True  # the widget's own iframe is served from Parley's origin
+    return origin in allowed
+
+
+class CustomerSession:
+    """One customer socket: a reader (frames in) and a writer (events out, in seq order, exactly once)."""
+
+    def __init__(self, ws: WebSocket, services: Services, conv: Conversation, token: str) -> None:
+        self.ws = ws
+        self.services = services
+        self.desk = services.desk
+        self.conv = conv
+        self.token = token
+        self.status = conv.status
+        self.last_seq = 0
+        self.sub = services.broker.subscription()
+        self.limiter = RateLimiter(services.settings.messages_per_minute)
+        self.last_queue: dict[str, Any] | None = None
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self._send_lock:
+            if self.ws.application_state == WebSocketState.CONNECTED:
+                await self.ws.send_text(json.dumps(frame))
+
+    async def deliver(self, event: Event) -> None:
+        """Send an event once, in order; fill any gap from the store first."""
+        async with self._send_lock:
+            if event.seq <= self.last_seq:
+                return
+            batch = [event]
+            if event.seq > self.last_seq + 1:
+                batch = await self.desk.transcript(self.conv.id, self.last_seq)
+                batch = [e for e in batch if e.seq <= event.seq] or [event]
+            for item in batch:
+                if item.seq <= self.last_seq:
+                    continue
+                if customer_may_see(item.visibility):
+                    if item.kind == "handoff":
+                        self.status = item.data.get("status") or self.status
+                    if self.ws.application_state == WebSocketState.CONNECTED:
+                        await self.ws.send_text(json.dumps(ev.event_frame(item)))
+                self.last_seq = max(self.last_seq, item.seq)
+            self.last_seq = max(self.last_seq, event.seq)
+
+    async def replay(self, after: int) -> None:
+        async with self._send_lock:
+            self.last_seq = after  # the client has everything up to `after`
+        for event in await self.desk.transcript(self.conv.id, after):
+            await self.deliver(event)
+
+    async def push_queue_status(self) -> None:
+        conv = await self.services.store.get_conversation(self.conv.id)
+        if conv is None:
+            return
+        frame = await self.desk.queue_status(conv)
+        if frame and frame != self.last_queue:
+            self.last_queue = frame
+            await self.send(frame)
+
+    async def writer(self) -> None:
+        while True:
+            channel, message = await self.sub.get()
+            kind = message.get("type")
+            if kind == "event":
+                await self.deliver(event_from_wire(message["event"]))
+            elif kind == "resync":
+                await self.replay(self.last_seq)
+            elif kind == "typing" and message.get("sender") != "customer":
+                await self.send({"type": "typing", "sender": message["sender"], "active": bool(message.get("active"))})
+            elif kind == "queue_changed" and self.status == "queued":
+                await self.push_queue_status()
+
+    async def handle(self, frame: Any) -> None:
+        settings = self.services.settings
+        if isinstance(frame, ev.CustomerMessage):
+            text = ev.check_text(frame.text, settings.max_message_chars)
+            if not self.limiter.allow():
+                raise ev.FrameError("rate_limited", "too many messages; slow down")
+            await self.send({"type": "typing", "sender": "bot", "active": True}) if self.status == "bot" else None
+            for event in await self.desk.receive_customer_message(self.conv.id, text, frame.client_msg_id, frame.article_id):
+                await self.deliver(event)
+            if self.status == "queued":
+                await self.push_queue_status()
+        elif isinstance(frame, ev.RequestHuman):
+            await self.deliver(await self.desk.request_human(self.conv.id))
+            await self.push_queue_status()
+        elif isinstance(frame, ev.Feedback):
+            for event in await self.desk.feedback(self.conv.id, frame.seq, frame.helpful):
+                await self.deliver(event)
+            await self.send({"type": "feedback", "seq": frame.seq, "helpful": frame.helpful, "recorded": True})
+        elif isinstance(frame, ev.Resume):
+            await self.replay(frame.last_seq)
+        elif isinstance(frame, ev.Typing):
+            await self.desk.relay_typing(self.conv.id, "customer", frame.active)
+        elif isinstance(frame, ev.Ping):
+            await self.send({"type": "pong"})
+        elif isinstance(frame, ev.Rating):
+            case = await self.desk.rate(self.conv.id, frame.score, frame.comment)
+            await self.send({"type": "rating", "case_id": case.id, "score": frame.score, "recorded": True})
+        elif isinstance(frame, ev.Contact):
+            await self.deliver(await self.desk.leave_contact(self.conv.id, frame.email, frame.name))
+        elif isinstance(frame, ev.Identify):
+            await self.identify(frame)
+
+    async def identify(self, frame: ev.Identify) -> None:
+        site = await self.services.store.get_site(self.conv.site_key) if self.conv.site_key else None
+        verified = False
+        if site and site.identity_secret and frame.user_hash:
+            expected = hmac.new(site.identity_secret.encode(), frame.user_id.encode(), hashlib.sha256).hexdigest()
+            verified = hmac.compare_digest(expected, frame.user_hash)
+        if site and site.enforce_identity and not verified:
+            raise ev.FrameError("identity_rejected", "the identity hash is missing or wrong")
+        await self.desk.identify(self.conv.id, {"user_id": frame.user_id, "name": frame.name, "email": frame.email,
+                                                "verified": verified})
+        await self.send({"type": "identify", "verified": verified})
+
+    async def reader(self) -> None:
+        limit = self.services.settings.max_frame_bytes
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:
+                if message.get("bytes") is not None and len(message["bytes"]) > limit:
+                    await self.ws.close(TOO_BIG, "frame too big")
+                    return
+                await self.send(ev.error_frame("binary_not_supported", "send JSON text frames"))
+                continue
+            if len(raw) > limit:
+                await self.ws.close(TOO_BIG, "frame too big")
+                return
+            try:
+                await self.handle(ev.parse_customer_frame(raw))
+            except ev.FrameError as exc:
+                await self.send(ev.error_frame(exc.code, exc.detail))
+            except DeskError as exc:
+                await self.send(ev.error_frame(exc.code, exc.detail))
+
+
+@router.websocket("/ws/chat")
+async def chat_socket(ws: WebSocket) -> None:
+    services: Services = ws.app.state.services
+    desk = services.desk
+    params = ws.query_params
+    site_key = params.get("key")
+    lang = (params.get("lang") or "en")[:8]
+    await ws.accept()
+    try:
+        if site_key is not None:
+            site = await services.store.get_site(site_key)
+            if site is None or not origin_allowed(ws.headers.get("origin"), site.allowed_origins, ws.headers.get("host")):
+                await ws.close(POLICY, "origin not allowed for this widget key")
+                return
+        token = params.get("token")
+        resumed = bool(token)
+        if token:
+            conv = await desk.conversation_for_token(token)
+            if conv is None:
+                await ws.close(POLICY, "invalid token")
+                return
+        else:
+            conv, token = await desk.start_conversation(lang, site_key)
+        session = CustomerSession(ws, services, conv, token)
+        await session.sub.add(conversation_channel(conv.id), QUEUE_CHANNEL)
+        writer = asyncio.create_task(session.writer())
+        try:
+            await session.send({"type": "session", "conversation_id": conv.id, "token": token, "resumed": resumed,
+                                "last_seq": conv.last_seq, "status": conv.status})
+            last_seq = params.get("last_seq")
+            if resumed and last_seq is not None and last_seq.isdigit():
+                await session.replay(int(last_seq))
+            else:
+                session.last_seq = conv.last_seq if resumed else 0
+            if conv.status == "queued":
+                await session.push_queue_status()
+            await session.reader()
+        finally:
+            writer.cancel()
+            await session.sub.close()
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("customer socket failed")
+        if ws.application_state == WebSocketState.CONNECTED:
+            await ws.close(INTERNAL, "internal error")
+
+
+@router.get("/api/chat/transcript", tags=["chat"], responses={404: {}})
+async def customer_transcript(desk: DeskDep, token: str = Query(min_length=1, max_length=128),
+                              format: str = Query(default="txt", pattern="^(txt|json)$")) -> Response:
+    conv = await desk.conversation_for_token(token)
+    if conv is None:
+        raise HTTPException(404, "no conversation for this token")
+    events = await desk.transcript(conv.id)  # public events only: notes never leave the desk
+    if format == "json":
+        return JSONResponse({"conversation_id": conv.id, "messages": [
+            {"seq": e.seq, "sender": e.sender, "text": e.text, "created_at": e.created_at.isoformat()}
+            for e in events if e.kind in ("message", "handoff")]})
+    lines = [f"Conversation {conv.id}", ""]
+    for e in events:
+        if e.kind in ("message", "handoff"):
+            who = (e.data.get("agent") or {}).get("name") if e.sender == "agent" else e.sender.capitalize()
+            lines.append(f"[{e.created_at:%Y-%m-%d %H:%M}] {who}: {e.text}")
+    return PlainTextResponse("\n".join(lines) + "\n", headers={
+        "Content-Disposition": f'attachment; filename="transcript-{conv.id}.txt"',
+        "X-Content-Type-Options": "nosniff"})

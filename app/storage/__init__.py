@@ -1,0 +1,1 @@
+"""Persistence behind one Store protocol, with one SQL implementation for SQLite and PostgreSQL."""

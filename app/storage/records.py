@@ -1,0 +1,120 @@
+"""Stored rows as plain values, the shapes the Store returns (never wire models)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+ROLES = ("agent", "editor", "admin")
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    capacity: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    category: str | None
+    body: str
+    questions: list[str]
+    tags: list[str]
+    status: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    updated_by: int | None
+
+
+@dataclass(frozen=True)
+class ArticleVersion:
+    article_id: str
+    version: int
+    title: str
+    category: str | None
+    body: str
+    questions: list[str]
+    tags: list[str]
+    status: str
+    author_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    status: str
+    lang: str
+    site_key: str | None
+    contact: dict[str, Any]
+    last_seq: int
+    bot_state: dict[str, Any]
+    current_case_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Event:
+    conversation_id: str
+    seq: int
+    kind: str  # message | handoff | note | feedback | rating | contact
+    sender: str  # customer | bot | agent | system
+    visibility: str  # public | internal
+    text: str
+    data: dict[str, Any]
+    client_msg_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Case:
+    id: int
+    conversation_id: str
+    status: str
+    reason: str
+    agent_id: int | None
+    packet: dict[str, Any]
+    created_at: datetime
+    queued_at: datetime
+    assigned_at: datetime | None
+    first_reply_at: datetime | None
+    resolved_at: datetime | None
+    rating: int | None
+    rating_comment: str | None
+    contact_email: str | None
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    case: Case
+    position: int
+    last_message: str
+    contact: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Site:
+    key: str
+    name: str
+    allowed_origins: list[str]
+    identity_secret: str | None
+    enforce_identity: bool
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The outcome of a case action: the case after it and the event that tells everyone."""
+
+    case: Case
+    event: Event
+    conversation: Conversation

@@ -1,0 +1,548 @@
+"""The SQL store, one implementation for SQLite (aiosqlite) and PostgreSQL (asyncpg).
+
+Every write that others may race on is a single transaction with a check inside it: sequence
+numbers come from an UPDATE ... RETURNING on the conversation row, and case actions are
+conditional updates on a locked row, so two agents claiming one case get exactly one winner on
+both engines and across processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from app.storage import tables as t
+from app.storage.records import (
+    Article, ArticleVersion, Case, Conversation, Event, QueueItem, Site, Transition, User,
+)
+from handoff.state import Action, InvalidTransition, Owner, transition
+
+
+class NotFound(Exception):
+    pass
+
+
+class Conflict(Exception):
+    """A write refused because the state changed: `code` is the wire error code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _tz(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # One connection: SQLite has one writer, and serialising here avoids "database is locked".
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+
+        @sa_event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.email, row.name, row.role, bool(row.active), row.capacity, _tz(row.created_at))  # type: ignore[arg-type]
+
+
+def _article(row: Any) -> Article:
+    return Article(row.id, row.title, row.category, row.body, list(row.questions), list(row.tags), row.status,
+                   row.version, _tz(row.created_at), _tz(row.updated_at), row.updated_by)  # type: ignore[arg-type]
+
+
+def _conversation(row: Any) -> Conversation:
+    return Conversation(row.id, row.status, row.lang, row.site_key, dict(row.contact), row.last_seq,
+                        dict(row.bot_state), row.current_case_id, _tz(row.created_at), _tz(row.updated_at))  # type: ignore[arg-type]
+
+
+def _event(row: Any) -> Event:
+    return Event(row.conversation_id, row.seq, row.kind, row.sender, row.visibility, row.text, dict(row.data),
+                 row.client_msg_id, _tz(row.created_at))  # type: ignore[arg-type]
+
+
+def _case(row: Any) -> Case:
+    return Case(row.id, row.conversation_id, row.status, row.reason, row.agent_id, dict(row.packet),
+                _tz(row.created_at), _tz(row.queued_at), _tz(row.assigned_at), _tz(row.first_reply_at),  # type: ignore[arg-type]
+                _tz(row.resolved_at), row.rating, row.rating_comment, row.contact_email)
+
+
+class SqlStore:
+    """The Store protocol (app.storage.base.Store) over SQLAlchemy Core."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def from_url(cls, url: str) -> "SqlStore":
+        return cls(make_engine(url))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> bool:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+        return True
+
+    async def create_schema(self) -> None:
+        """For tests only: create tables directly. Servers use Alembic (`parley db upgrade`)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(t.metadata.create_all)
+
+    # ------------------------------------------------------------------ users and sessions
+    async def create_user(self, email: str, name: str, password_hash: str, role: str, capacity: int = 3) -> User:
+        async with self.engine.begin() as conn:
+            try:
+                row = (await conn.execute(
+                    t.users.insert().values(email=email.lower(), name=name, password_hash=password_hash, role=role,
+                                            active=True, capacity=capacity, created_at=utcnow()).returning(t.users)
+                )).one()
+            except IntegrityError:
+                raise Conflict("exists", f"a user with email {email} already exists") from None
+        return _user(row)
+
+    async def update_user(self, user_id: int, **fields: Any) -> User:
+        allowed = {k: v for k, v in fields.items() if k in {"name", "role", "active", "capacity", "password_hash"}}
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(
+                t.users.update().where(t.users.c.id == user_id).values(**allowed).returning(t.users))).first()
+            if row is None:
+                raise NotFound(f"user {user_id} not found")
+            if allowed.get("active") is False:
+                await conn.execute(t.auth_sessions.delete().where(t.auth_sessions.c.user_id == user_id))
+        return _user(row)
+
+    async def get_user(self, user_id: int) -> User | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(t.users).where(t.users.c.id == user_id))).first()
+        return _user(row) if row else None
+
+    async def get_user_credentials(self, email: str) -> tuple[User, str] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(t.users).where(t.users.c.email == email.lower()))).first()
+        return (_user(row), row.password_hash) if row else None
+
+    async def list_users(self) -> list[User]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(t.users).order_by(t.users.c.id))).all()
+        return [_user(r) for r in rows]
+
+    async def create_session(self, token_hash: str, user_id: int, expires_at: datetime) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(t.auth_sessions.insert().values(
+                token_hash=token_hash, user_id=user_id, created_at=utcnow(), expires_at=expires_at))
+
+    async def session_user(self, token_hash: str) -> User | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(
+                sa.select(t.users).join(t.auth_sessions, t.auth_sessions.c.user_id == t.users.c.id).where(
+                    t.auth_sessions.c.token_hash == token_hash, t.auth_sessions.c.expires_at > utcnow(),
+                    t.users.c.active.is_(True))
+            )).first()
+        return _user(row) if row else None
+
+    async def delete_session(self, token_hash: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(t.auth_sessions.delete().where(t.auth_sessions.c.token_hash == token_hash))
+
+    async def count_login_attempts(self, key: str, since: datetime, record: bool = True) -> int:
+        """Record a login attempt for `key` and return how many there were since `since`."""
+        async with self.engine.begin() as conn:
+            await conn.execute(t.login_attempts.delete().where(t.login_attempts.c.created_at < since - timedelta(hours=1)))
+            if record:
+                await conn.execute(t.login_attempts.insert().values(key=key, created_at=utcnow()))
+            return int((await conn.execute(sa.select(sa.func.count()).select_from(t.login_attempts).where(
+                t.login_attempts.c.key == key, t.login_attempts.c.created_at >= since))).scalar_one())
+
+    # ------------------------------------------------------------------ presence
+    async def set_presence(self, user_id: int, status: str) -> None:
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            updated = await conn.execute(t.presence.update().where(t.presence.c.user_id == user_id).values(
+                status=status, last_seen=now))
+            if updated.rowcount == 0:
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(t.presence.insert().values(user_id=user_id, status=status, last_seen=now))
+                except IntegrityError:
+                    await conn.execute(t.presence.update().where(t.presence.c.user_id == user_id).values(
+                        status=status, last_seen=now))
+
+    async def online_agents(self, stale_after: timedelta = timedelta(seconds=60)) -> list[User]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(
+                sa.select(t.users).join(t.presence, t.presence.c.user_id == t.users.c.id).where(
+                    t.presence.c.status == "online", t.presence.c.last_seen > utcnow() - stale_after,
+                    t.users.c.active.is_(True), t.users.c.role.in_(("agent", "admin")))
+            )).all()
+        return [_user(r) for r in rows]
+
+    # ------------------------------------------------------------------ sites (widget keys)
+    async def upsert_site(self, key: str, name: str, allowed_origins: list[str], identity_secret: str | None = None,
+                          enforce_identity: bool = False) -> Site:
+        async with self.engine.begin() as conn:
+            exists = (await conn.execute(sa.select(t.sites.c.key).where(t.sites.c.key == key))).first()
+            values = dict(name=name, allowed_origins=allowed_origins, identity_secret=identity_secret,
+                          enforce_identity=enforce_identity)
+            if exists:
+                await conn.execute(t.sites.update().where(t.sites.c.key == key).values(**values))
+            else:
+                await conn.execute(t.sites.insert().values(key=key, created_at=utcnow(), **values))
+        return Site(key, name, allowed_origins, identity_secret, enforce_identity)
+
+    async def get_site(self, key: str) -> Site | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(t.sites).where(t.sites.c.key == key))).first()
+        return Site(row.key, row.name, list(row.allowed_origins), row.identity_secret, bool(row.enforce_identity)) if row else None
+
+    # ------------------------------------------------------------------ articles
+    async def upsert_article(self, article_id: str, title: str, body: str, category: str | None,
+                             questions: list[str], tags: list[str], status: str,
+                             author_id: int | None = None) -> tuple[Article, str]:
+        """Create or update; returns the article and 'created', 'updated' or 'unchanged'.
+
+        Every change is a new version in `article_versions`.
+        """
+        now = utcnow()
+        fields = dict(title=title, body=body, category=category, questions=questions, tags=tags, status=status)
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(
+                sa.select(t.articles).where(t.articles.c.id == article_id).with_for_update())).first()
+            if row is not None and all(getattr(row, k) == v for k, v in fields.items()):
+                return _article(row), "unchanged"
+            version = (row.version + 1) if row is not None else 1
+            if row is None:
+                stmt = t.articles.insert().values(id=article_id, version=version, created_at=now, updated_at=now,
+                                                  updated_by=author_id, **fields)
+            else:
+                stmt = t.articles.update().where(t.articles.c.id == article_id).values(
+                    version=version, updated_at=now, updated_by=author_id, **fields)
+            new = (await conn.execute(stmt.returning(t.articles))).one()
+            await conn.execute(t.article_versions.insert().values(
+                article_id=article_id, version=version, author_id=author_id, created_at=now, **fields))
+        return _article(new), ("created" if row is None else "updated")
+
+    async def get_article(self, article_id: str) -> Article | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(t.articles).where(t.articles.c.id == article_id))).first()
+        return _article(row) if row else None
+
+    async def list_articles(self, status: str | None = None) -> list[Article]:
+        query = sa.select(t.articles).order_by(t.articles.c.category, t.articles.c.title)
+        if status:
+            query = query.where(t.articles.c.status == status)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_article(r) for r in rows]
+
+    async def article_versions(self, article_id: str) -> list[ArticleVersion]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(t.article_versions).where(
+                t.article_versions.c.article_id == article_id).order_by(t.article_versions.c.version))).all()
+        return [ArticleVersion(r.article_id, r.version, r.title, r.category, r.body, list(r.questions), list(r.tags),
+                               r.status, r.author_id, _tz(r.created_at)) for r in rows]  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ index entries (vectors)
+    async def replace_entries(self, article_id: str, model: str, entries: Iterable[tuple[str, int, str]],
+                              vectors: np.ndarray) -> int:
+        """Store an article's embedded entries (kind, position, text) and log the change."""
+        rows = [dict(article_id=article_id, kind=k, position=p, text=txt, model=model,
+                     vector=np.asarray(v, dtype=np.float32).tobytes()) for (k, p, txt), v in zip(entries, vectors)]
+        async with self.engine.begin() as conn:
+            await conn.execute(t.kb_entries.delete().where(t.kb_entries.c.article_id == article_id))
+            if rows:
+                await conn.execute(t.kb_entries.insert(), rows)
+            change = (await conn.execute(t.kb_changes.insert().values(
+                article_id=article_id, created_at=utcnow()).returning(t.kb_changes.c.id))).scalar_one()
+        return int(change)
+
+    async def delete_entries(self, article_id: str) -> int:
+        async with self.engine.begin() as conn:
+            await conn.execute(t.kb_entries.delete().where(t.kb_entries.c.article_id == article_id))
+            change = (await conn.execute(t.kb_changes.insert().values(
+                article_id=article_id, created_at=utcnow()).returning(t.kb_changes.c.id))).scalar_one()
+        return int(change)
+
+    async def load_entries(self, model: str, article_ids: list[str] | None = None
+                           ) -> dict[str, list[tuple[str, int, str, np.ndarray]]]:
+        query = sa.select(t.kb_entries).where(t.kb_entries.c.model == model).order_by(t.kb_entries.c.id)
+        if article_ids is not None:
+            query = query.where(t.kb_entries.c.article_id.in_(article_ids))
+        out: dict[str, list[tuple[str, int, str, np.ndarray]]] = {}
+        async with self.engine.connect() as conn:
+            for r in (await conn.execute(query)).all():
+                out.setdefault(r.article_id, []).append(
+                    (r.kind, r.position, r.text, np.frombuffer(r.vector, dtype=np.float32)))
+        return out
+
+    async def kb_stamp(self) -> int:
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.kb_changes.c.id), 0)))).scalar_one())
+
+    async def kb_changes_since(self, change_id: int) -> list[tuple[int, str]]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(t.kb_changes.c.id, t.kb_changes.c.article_id).where(
+                t.kb_changes.c.id > change_id).order_by(t.kb_changes.c.id))).all()
+        return [(int(r.id), r.article_id) for r in rows]
+
+    # ------------------------------------------------------------------ conversations and events
+    async def create_conversation(self, conversation_id: str, token_hash: str, lang: str, site_key: str | None,
+                                  contact: dict[str, Any] | None = None) -> Conversation:
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(t.conversations.insert().values(
+                id=conversation_id, token_hash=token_hash, status=Owner.BOT.value, lang=lang, site_key=site_key,
+                contact=contact or {}, last_seq=0, bot_state={}, current_case_id=None, created_at=now, updated_at=now,
+            ).returning(t.conversations))).one()
+        return _conversation(row)
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(t.conversations).where(t.conversations.c.id == conversation_id))).first()
+        return _conversation(row) if row else None
+
+    async def conversation_by_token(self, token_hash: str) -> Conversation | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(t.conversations).where(t.conversations.c.token_hash == token_hash))).first()
+        return _conversation(row) if row else None
+
+    async def update_conversation(self, conversation_id: str, **fields: Any) -> None:
+        allowed = {k: v for k, v in fields.items() if k in {"bot_state", "contact", "lang"}}
+        async with self.engine.begin() as conn:
+            await conn.execute(t.conversations.update().where(t.conversations.c.id == conversation_id).values(
+                updated_at=utcnow(), **allowed))
+
+    async def append_event(self, conversation_id: str, kind: str, sender: str, text: str = "",
+                           visibility: str = "public", data: dict[str, Any] | None = None,
+                           client_msg_id: str | None = None) -> tuple[Event, bool]:
+        """Store one event with the next seq. Returns (event, created); a repeated client_msg_id
+        returns the stored event and False."""
+        if client_msg_id:
+            existing = await self._event_by_client_id(conversation_id, client_msg_id)
+            if existing:
+                return existing, False
+        try:
+            async with self.engine.begin() as conn:
+                event = await self._append(conn, conversation_id, kind, sender, text, visibility, data or {}, client_msg_id)
+        except IntegrityError:
+            if client_msg_id:  # a concurrent retry with the same id won the race
+                existing = await self._event_by_client_id(conversation_id, client_msg_id)
+                if existing:
+                    return existing, False
+            raise
+        return event, True
+
+    async def _event_by_client_id(self, conversation_id: str, client_msg_id: str) -> Event | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(t.events).where(
+                t.events.c.conversation_id == conversation_id, t.events.c.client_msg_id == client_msg_id))).first()
+        return _event(row) if row else None
+
+    async def _append(self, conn: AsyncConnection, conversation_id: str, kind: str, sender: str, text: str,
+                      visibility: str, data: dict[str, Any], client_msg_id: str | None) -> Event:
+        now = utcnow()
+        seq = (await conn.execute(t.conversations.update().where(t.conversations.c.id == conversation_id).values(
+            last_seq=t.conversations.c.last_seq + 1, updated_at=now).returning(t.conversations.c.last_seq))).scalar_one_or_none()
+        if seq is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        row = (await conn.execute(t.events.insert().values(
+            conversation_id=conversation_id, seq=seq, kind=kind, sender=sender, visibility=visibility, text=text,
+            data=data, client_msg_id=client_msg_id, created_at=now).returning(t.events))).one()
+        return _event(row)
+
+    async def get_event(self, conversation_id: str, seq: int) -> Event | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(t.events).where(
+                t.events.c.conversation_id == conversation_id, t.events.c.seq == seq))).first()
+        return _event(row) if row else None
+
+    async def events_after(self, conversation_id: str, after_seq: int = 0, include_internal: bool = False,
+                           limit: int = 10_000) -> list[Event]:
+        query = sa.select(t.events).where(t.events.c.conversation_id == conversation_id, t.events.c.seq > after_seq)
+        if not include_internal:
+            query = query.where(t.events.c.visibility == "public")
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(t.events.c.seq).limit(limit))).all()
+        return [_event(r) for r in rows]
+
+    # ------------------------------------------------------------------ cases: the handoff state machine, stored
+    async def _locked_conversation(self, conn: AsyncConnection, conversation_id: str) -> Any:
+        row = (await conn.execute(sa.select(t.conversations).where(
+            t.conversations.c.id == conversation_id).with_for_update())).first()
+        if row is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        return row
+
+    async def _locked_case(self, conn: AsyncConnection, case_id: int) -> Any:
+        row = (await conn.execute(sa.select(t.cases).where(t.cases.c.id == case_id).with_for_update())).first()
+        if row is None:
+            raise NotFound(f"case {case_id} not found")
+        return row
+
+    async def _set_status(self, conn: AsyncConnection, conversation_id: str, current: str, action: Action,
+                          **extra: Any) -> Any:
+        try:
+            new = transition(current, action)
+        except InvalidTransition as exc:
+            raise Conflict("invalid_state", str(exc)) from None
+        row = (await conn.execute(t.conversations.update().where(
+            t.conversations.c.id == conversation_id, t.conversations.c.status == current).values(
+            status=new.value, updated_at=utcnow(), **extra).returning(t.conversations))).first()
+        if row is None:
+            raise Conflict("invalid_state", "the conversation changed; try again")
+        return row
+
+    async def escalate(self, conversation_id: str, reason: str, packet: dict[str, Any],
+                       render: Callable[[int], tuple[str, dict[str, Any]]]) -> Transition:
+        """Open a case and queue the conversation. `render(position)` gives the event's text and data."""
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            conv = await self._locked_conversation(conn, conversation_id)
+            case_id = (await conn.execute(t.cases.insert().values(
+                conversation_id=conversation_id, status="queued", reason=reason, packet=packet, created_at=now,
+                queued_at=now).returning(t.cases.c.id))).scalar_one()
+            conv = await self._set_status(conn, conversation_id, conv.status, Action.ESCALATE, current_case_id=case_id)
+            ahead = (await conn.execute(sa.select(sa.func.count()).select_from(t.cases).where(
+                t.cases.c.status == "queued", t.cases.c.id < case_id))).scalar_one()
+            text, data = render(int(ahead) + 1)
+            event = await self._append(conn, conversation_id, "handoff", "system", text, "public",
+                                       {**data, "status": "queued", "reason": reason, "case_id": case_id}, None)
+            case = (await conn.execute(sa.select(t.cases).where(t.cases.c.id == case_id))).one()
+        return Transition(_case(case), event, _conversation(conv))
+
+    async def case_action(self, case_id: int, action: Action, *, actor_id: int | None, text: str,
+                          data: dict[str, Any], target_agent_id: int | None = None,
+                          require_owner: bool = True) -> Transition:
+        """claim, release, transfer, resolve or hand_back one case, atomically with its event."""
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            case = await self._locked_case(conn, case_id)
+            conv = await self._locked_conversation(conn, case.conversation_id)
+            if conv.current_case_id != case.id or case.status not in ("queued", "assigned"):
+                raise Conflict("invalid_state", f"case {case_id} is {case.status}")
+            if action is Action.CLAIM:
+                if case.status != "queued":
+                    raise Conflict("already_claimed", f"case {case_id} was already claimed")
+                values: dict[str, Any] = dict(status="assigned", agent_id=actor_id, assigned_at=now)
+            elif action is Action.RESOLVE and case.status == "queued":
+                values = dict(status="resolved", resolved_at=now)
+            else:
+                if case.status != "assigned":
+                    raise Conflict("invalid_state", f"case {case_id} is {case.status}, not assigned")
+                if require_owner and case.agent_id != actor_id:
+                    raise Conflict("not_owner", f"case {case_id} is assigned to another agent")
+                values = {
+                    Action.RELEASE: dict(status="queued", agent_id=None, assigned_at=None),
+                    Action.TRANSFER: dict(agent_id=target_agent_id, assigned_at=now),
+                    Action.RESOLVE: dict(status="resolved", resolved_at=now),
+                    Action.HAND_BACK: dict(status="bot", resolved_at=now),
+                }[action]
+            updated = await conn.execute(t.cases.update().where(
+                t.cases.c.id == case_id, t.cases.c.status == case.status).values(**values))
+            if updated.rowcount != 1:
+                raise Conflict("already_claimed" if action is Action.CLAIM else "invalid_state", "the case changed")
+            conv = await self._set_status(conn, case.conversation_id, conv.status, action)
+            event = await self._append(conn, case.conversation_id, "handoff", "system", text, "public",
+                                       {**data, "case_id": case_id}, None)
+            row = (await conn.execute(sa.select(t.cases).where(t.cases.c.id == case_id))).one()
+        return Transition(_case(row), event, _conversation(conv))
+
+    async def reopen(self, conversation_id: str) -> Conversation | None:
+        """A customer wrote after their case was resolved: the bot owns the conversation again."""
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(t.conversations.update().where(
+                t.conversations.c.id == conversation_id, t.conversations.c.status == Owner.RESOLVED.value).values(
+                status=Owner.BOT.value, updated_at=utcnow()).returning(t.conversations))).first()
+        return _conversation(row) if row else None
+
+    async def mark_first_reply(self, case_id: int) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(t.cases.update().where(t.cases.c.id == case_id, t.cases.c.first_reply_at.is_(None)).values(
+                first_reply_at=utcnow()))
+
+    async def update_case(self, case_id: int, **fields: Any) -> None:
+        allowed = {k: v for k, v in fields.items() if k in {"rating", "rating_comment", "contact_email", "packet"}}
+        async with self.engine.begin() as conn:
+            await conn.execute(t.cases.update().where(t.cases.c.id == case_id).values(**allowed))
+
+    async def get_case(self, case_id: int) -> Case | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(t.cases).where(t.cases.c.id == case_id))).first()
+        return _case(row) if row else None
+
+    async def last_case(self, conversation_id: str) -> Case | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(t.cases).where(t.cases.c.conversation_id == conversation_id).order_by(
+                t.cases.c.id.desc()).limit(1))).first()
+        return _case(row) if row else None
+
+    async def list_cases(self, status: str | None = None, agent_id: int | None = None, limit: int = 200) -> list[Case]:
+        query = sa.select(t.cases).order_by(t.cases.c.id.desc()).limit(limit)
+        if status:
+            query = query.where(t.cases.c.status == status)
+        if agent_id is not None:
+            query = query.where(t.cases.c.agent_id == agent_id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_case(r) for r in rows]
+
+    async def queue(self) -> list[QueueItem]:
+        """Waiting cases, oldest first, with each one's 1-based position and last customer message."""
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(t.cases, t.conversations.c.contact).join(
+                t.conversations, t.conversations.c.id == t.cases.c.conversation_id).where(
+                t.cases.c.status == "queued").order_by(t.cases.c.queued_at, t.cases.c.id))).all()
+            items = []
+            for position, row in enumerate(rows, start=1):
+                last = (await conn.execute(sa.select(t.events.c.text).where(
+                    t.events.c.conversation_id == row.conversation_id, t.events.c.sender == "customer",
+                    t.events.c.kind == "message").order_by(t.events.c.seq.desc()).limit(1))).scalar_one_or_none()
+                items.append(QueueItem(_case(row), position, last or "", dict(row.contact)))
+        return items
+
+    async def queue_position(self, case_id: int) -> int | None:
+        async with self.engine.connect() as conn:
+            case = (await conn.execute(sa.select(t.cases).where(t.cases.c.id == case_id))).first()
+            if case is None or case.status != "queued":
+                return None
+            ahead = (await conn.execute(sa.select(sa.func.count()).select_from(t.cases).where(
+                t.cases.c.status == "queued",
+                sa.or_(t.cases.c.queued_at < case.queued_at,
+                       sa.and_(t.cases.c.queued_at == case.queued_at, t.cases.c.id < case.id))))).scalar_one()
+        return int(ahead) + 1
+
+    async def active_cases_by_agent(self) -> dict[int, int]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(t.cases.c.agent_id, sa.func.count()).where(
+                t.cases.c.status == "assigned").group_by(t.cases.c.agent_id))).all()
+        return {int(r[0]): int(r[1]) for r in rows if r[0] is not None}

@@ -1,0 +1,157 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations in app/storage/migrations follow it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+TS = sa.DateTime(timezone=True)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("capacity", sa.Integer, nullable=False, default=3),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+auth_sessions = sa.Table(
+    "auth_sessions", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+)
+
+login_attempts = sa.Table(
+    "login_attempts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(300), nullable=False, index=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+articles = sa.Table(
+    "articles", metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("category", sa.String(120)),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("questions", sa.JSON, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("updated_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+)
+
+article_versions = sa.Table(
+    "article_versions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("article_id", sa.String(128), sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("category", sa.String(120)),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("questions", sa.JSON, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("author_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("article_id", "version", name="uq_article_versions_article_version"),
+)
+
+kb_entries = sa.Table(
+    "kb_entries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("article_id", sa.String(128), sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("model", sa.String(300), nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+)
+
+kb_changes = sa.Table(
+    "kb_changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("article_id", sa.String(128), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+conversations = sa.Table(
+    "conversations", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("lang", sa.String(8), nullable=False),
+    sa.Column("site_key", sa.String(64)),
+    sa.Column("contact", sa.JSON, nullable=False),
+    sa.Column("last_seq", sa.Integer, nullable=False),
+    sa.Column("bot_state", sa.JSON, nullable=False),
+    sa.Column("current_case_id", sa.Integer),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(40), sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("sender", sa.String(16), nullable=False),
+    sa.Column("visibility", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("client_msg_id", sa.String(64)),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("conversation_id", "seq", name="uq_events_conversation_seq"),
+    sa.UniqueConstraint("conversation_id", "client_msg_id", name="uq_events_conversation_client_msg"),
+)
+
+cases = sa.Table(
+    "cases", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(40), sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("agent_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("packet", sa.JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("queued_at", TS, nullable=False),
+    sa.Column("assigned_at", TS),
+    sa.Column("first_reply_at", TS),
+    sa.Column("resolved_at", TS),
+    sa.Column("rating", sa.Integer),
+    sa.Column("rating_comment", sa.Text),
+    sa.Column("contact_email", sa.String(254)),
+)
+
+presence = sa.Table(
+    "presence", metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("last_seen", TS, nullable=False),
+)
+
+sites = sa.Table(
+    "sites", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("allowed_origins", sa.JSON, nullable=False),
+    sa.Column("identity_secret", sa.String(128)),
+    sa.Column("enforce_identity", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", TS, nullable=False),
+)

@@ -1,0 +1,150 @@
+"""One decision per customer message: answer, clarify, small talk, or escalate with a reason.
+
+`respond` is plain data in, plain data out. The knowledge base is passed in as anything with a
+`search(text, k)` method, so the same code runs in the server, in `/api/bot/preview` and in
+`parley eval`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot import intents
+from bot.replies import say
+from knowledge_base.models import Candidate, SearchResult
+
+ESCALATION_REASONS = ("customer_request", "low_confidence", "out_of_scope", "repeated_failure", "frustration")
+
+
+class Searcher(Protocol):
+    def search(self, text: str, k: int = 5) -> "SearchResult": ...
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    answer_threshold: float = 0.62
+    clarify_margin: float = 0.04
+    out_of_scope_threshold: float = 0.42
+    max_failures: int = 2
+    max_clarify_options: int = 3
+
+
+@dataclass(frozen=True)
+class ConversationContext:
+    """What the bot needs to know about the conversation so far."""
+
+    lang: str = "en"
+    consecutive_failures: int = 0
+    last_action: str | None = None
+    last_article_id: str | None = None
+    last_suggestions: tuple[tuple[str, str], ...] = ()  # (article_id, title) offered by the last clarify
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # answer | clarify | smalltalk | escalate
+    text: str
+    confidence: float
+    reason: str | None = None
+    article: Candidate | None = None
+    suggestions: tuple[Candidate, ...] = ()
+    candidates: tuple[Candidate, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def record(self) -> dict[str, object]:
+        """The decision as stored with the bot's message (why it did what it did)."""
+        return {
+            "action": self.action,
+            "reason": self.reason,
+            "confidence": round(self.confidence, 4),
+            "article_id": self.article.article_id if self.article else None,
+            "candidates": [
+                {"article_id": c.article_id, "title": c.title, "score": round(c.score, 4)} for c in self.candidates
+            ],
+            "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+        }
+
+
+def escalate(reason: str, confidence: float = 0.0, candidates: tuple[Candidate, ...] = (),
+             timings: dict[str, float] | None = None) -> Decision:
+    if reason not in ESCALATION_REASONS:
+        raise ValueError(f"unknown escalation reason {reason!r}")
+    return Decision("escalate", "", confidence, reason=reason, candidates=candidates, timings_ms=timings or {})
+
+
+def choose(candidates: list[Candidate], config: BotConfig) -> tuple[str, str | None, tuple[Candidate, ...]]:
+    """The policy on ranked candidates: (action, reason, chosen candidates)."""
+    if not candidates or candidates[0].score < config.out_of_scope_threshold:
+        return "escalate", "out_of_scope", ()
+    top = candidates[0]
+    if top.score < config.answer_threshold:
+        return "escalate", "low_confidence", ()
+    close = [c for c in candidates[: config.max_clarify_options] if top.score - c.score <= config.clarify_margin]
+    if len(close) > 1:
+        return "clarify", None, tuple(close)
+    return "answer", None, (top,)
+
+
+def respond(
+    text: str, context: ConversationContext, kb: Searcher, config: BotConfig, article_id: str | None = None
+) -> Decision:
+    """Decide what to do with one customer message while the bot owns the conversation.
+
+    `article_id` is set when the customer clicked one of the last clarify's options.
+    """
+    started = time.perf_counter()
+    lang = context.lang
+    if intents.is_human_request(text):
+        return escalate("customer_request", timings={"policy": _ms(started)})
+    if intents.is_frustrated(text):
+        return escalate("frustration", timings={"policy": _ms(started)})
+    if context.last_action == "answer" and intents.is_not_helpful(text):
+        if context.consecutive_failures + 1 >= config.max_failures or len(text.split()) <= 6:
+            return escalate("repeated_failure", timings={"policy": _ms(started)})
+    kind = intents.smalltalk_kind(text)
+    if kind:
+        return Decision("smalltalk", say(kind, lang), 1.0, timings_ms={"policy": _ms(started)})
+
+    picked = _picked_suggestion(text, context, article_id)
+    result = kb.search(intents.strip_greeting(text), k=max(5, config.max_clarify_options))
+    timings = dict(result.timings_ms)
+    policy_started = time.perf_counter()
+    candidates = result.candidates
+    if picked is not None:
+        chosen = next((c for c in candidates if c.article_id == picked), None)
+        if chosen is None:
+            chosen = _lookup(kb, picked) or Candidate(picked, dict(context.last_suggestions).get(picked, picked), 1.0)
+        timings["policy"] = _ms(policy_started)
+        return Decision("answer", chosen.snippet, 1.0, article=chosen, candidates=tuple(candidates), timings_ms=timings)
+
+    action, reason, chosen_list = choose(candidates, config)
+    confidence = candidates[0].score if candidates else 0.0
+    timings["policy"] = _ms(policy_started)
+    if action == "escalate":
+        return escalate(reason or "low_confidence", confidence, tuple(candidates), timings)
+    if action == "clarify":
+        return Decision("clarify", say("clarify", lang), confidence, suggestions=chosen_list,
+                        candidates=tuple(candidates), timings_ms=timings)
+    top = chosen_list[0]
+    return Decision("answer", top.snippet, confidence, article=top, candidates=tuple(candidates), timings_ms=timings)
+
+
+def _picked_suggestion(text: str, context: ConversationContext, article_id: str | None) -> str | None:
+    if article_id and article_id in dict(context.last_suggestions):
+        return article_id
+    wanted = text.strip().lower()
+    for article_id, title in context.last_suggestions:
+        if wanted in (title.strip().lower(), article_id.lower()):
+            return article_id
+    return None
+
+
+def _lookup(kb: Searcher, article_id: str) -> Candidate | None:
+    getter = getattr(kb, "candidate", None)
+    return getter(article_id) if getter else None
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

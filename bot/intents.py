@@ -1,0 +1,171 @@
+"""Recognisers for what the customer says about the conversation itself, not about the articles.
+
+Plain functions over text: requests for a person (six languages, slang and typos), small talk,
+frustration, and "that didn't help".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+
+def normalise(text: str) -> str:
+    """Lower-case, strip accents and punctuation runs: 'Hablar con una PERSONA!' -> 'hablar con una persona'."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = re.sub(r"[’']", "'", text)
+    return re.sub(r"\s+", " ", re.sub(r"[^\w' ]+", " ", text)).strip()
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text)
+
+
+# Words that name a human helper, in en/fr/es/de/pt/it (accent-free, lower-case).
+_PERSON_WORDS = {
+    "human", "humans", "person", "people", "someone", "somebody", "agent", "agents", "representative",
+    "rep", "operator", "manager", "supervisor", "staff", "employee", "advisor", "adviser", "assistant",
+    "humain", "humaine", "personne", "conseiller", "conseillere", "quelqu'un", "operateur", "responsable",
+    "humano", "persona", "agente", "asesor", "asesora", "operador", "operadora", "alguien", "encargado",
+    "mensch", "menschen", "mitarbeiter", "mitarbeiterin", "berater", "beraterin", "jemand", "jemandem",
+    "kundendienst", "kundenservice", "vorgesetzten", "pessoa", "atendente", "alguem", "gerente",
+    "umano", "operatore", "operatrice", "qualcuno", "responsabile", "consulente",
+}
+# Verbs and phrases that ask to be connected.
+_CONNECT_WORDS = {
+    "talk", "speak", "chat", "connect", "transfer", "escalate", "call", "contact", "reach", "get",
+    "want", "need", "give", "put", "let", "can", "could", "may", "pls", "plz", "please", "real", "live",
+    "actual", "parler", "discuter", "joindre", "contacter", "veux", "voudrais", "besoin", "passer",
+    "hablar", "comunicar", "quiero", "necesito", "pasame", "pasar", "contactar", "sprechen", "reden",
+    "mochte", "moechte", "will", "brauche", "verbinden", "falar", "quero", "preciso", "passar",
+    "parlare", "voglio", "vorrei", "bisogno", "passami", "contattare", "echte", "echten", "vraie",
+    "vrai", "real", "reale", "verdadera", "verdadeira",
+}
+_PHRASES = [
+    r"\b(live|real|actual) (chat|agent|person|human|people)\b",
+    r"\bcustomer (service|support|care)\b",
+    r"\b(talk|speak|chat) (to|with) (a |an |the |your |some )?(human|person|someone|somebody|agent|rep|manager|supervisor|real)",
+    r"\bnot (a |an )?(bot|robot|machine)\b",
+    r"\b(stop|no more|enough) (bot|robot)\b",
+    r"\b(human|agent|person|operator|representative) (please|pls|plz|now)\b",
+    r"\bservice client\b", r"\bservicio al cliente\b", r"\batencion al cliente\b", r"\batendimento\b",
+    r"\bservizio clienti\b", r"\bpersona (real|reale|de verdad)\b", r"\bpessoa real\b",
+    r"\b(echte[nm]?|richtige[nm]?) (person|mensch|menschen|mitarbeiter)\b",
+    r"\bvraie personne\b", r"\betre humain\b", r"\bser humano\b", r"\bessere umano\b",
+]
+_PHRASE_RE = re.compile("|".join(_PHRASES))
+
+
+def _near(word: str, vocabulary: set[str]) -> bool:
+    """Exact, or one edit away for words of five letters or more ('represntative', 'humna')."""
+    if word in vocabulary:
+        return True
+    if len(word) < 5:
+        return False
+    for target in vocabulary:
+        if abs(len(target) - len(word)) <= 1 and len(target) >= 5 and _one_edit(word, target):
+            return True
+    return False
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diffs) == 1 or (
+            len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+        )
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1 :]
+
+
+def is_human_request(text: str) -> bool:
+    norm = normalise(text)
+    if not norm:
+        return False
+    if _PHRASE_RE.search(norm):
+        return True
+    words = _words(norm)
+    has_person = any(_near(w, _PERSON_WORDS) for w in words)
+    if not has_person:
+        return False
+    # "agent" alone, "human pls", or a person word with a connect verb in a short message.
+    return len(words) <= 3 or (len(words) <= 14 and any(w in _CONNECT_WORDS for w in words))
+
+
+_GREETINGS = {
+    "hi", "hello", "hey", "heya", "hiya", "yo", "howdy", "morning", "evening", "afternoon", "good",
+    "bonjour", "salut", "bonsoir", "coucou", "hola", "buenas", "buenos", "dias", "tardes", "hallo",
+    "moin", "servus", "guten", "tag", "morgen", "ola", "oi", "bom", "dia", "boa", "tarde", "ciao",
+    "buongiorno", "buonasera", "salve", "there", "all", "team",
+}
+_THANKS = {
+    "thanks", "thank", "thx", "ty", "cheers", "merci", "gracias", "danke", "obrigado", "obrigada",
+    "grazie", "you", "so", "much", "a", "lot", "great", "perfect", "awesome", "beaucoup", "muchas",
+    "vielen", "dank", "schon", "mille", "muito", "many", "appreciate", "it", "ok", "okay", "cool",
+    "nice", "super", "genial", "top", "that", "helped", "helps", "got", "perfecto", "parfait",
+}
+_BYES = {
+    "bye", "goodbye", "cya", "see", "you", "later", "au", "revoir", "adios", "chao", "hasta", "luego",
+    "tschuss", "tschau", "wiedersehen", "auf", "tchau", "ate", "logo", "arrivederci", "a", "presto",
+    "have", "nice", "good", "day", "night", "bonne", "journee", "soiree", "take", "care",
+}
+
+
+def smalltalk_kind(text: str) -> str | None:
+    """'greeting', 'thanks' or 'goodbye' when the whole message is small talk, else None."""
+    words = _words(normalise(text))
+    if not words or len(words) > 6:
+        return None
+    if words[0] in {"thanks", "thank", "thx", "ty", "cheers", "merci", "gracias", "danke", "obrigado",
+                    "obrigada", "grazie", "appreciate"} and all(w in _THANKS for w in words):
+        return "thanks"
+    if all(w in _BYES for w in words) and any(w in {"bye", "goodbye", "cya", "revoir", "adios", "chao", "tschuss",
+                                                    "tschau", "wiedersehen", "tchau", "arrivederci", "later"} for w in words):
+        return "goodbye"
+    if all(w in _GREETINGS for w in words) and words[0] in _GREETINGS - {"there", "all", "team", "dias", "tardes", "tag", "dia", "tarde"}:
+        return "greeting"
+    return None
+
+
+def strip_greeting(text: str) -> str:
+    """'Hi there, how do I reset my password?' -> 'how do I reset my password?'"""
+    match = re.match(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|bonjour|salut|hola|hallo|ciao|ola|olá|oi)"
+                     r"( there| team| all)?\s*[,.!:;-]*\s*", text, flags=re.IGNORECASE)
+    rest = text[match.end():] if match else text
+    return rest if rest.strip() else text
+
+
+_PROFANITY = {
+    "fuck", "fucking", "fucked", "shit", "shitty", "crap", "crappy", "damn", "wtf", "ffs", "bullshit",
+    "stupid", "idiot", "idiots", "useless", "pathetic", "ridiculous", "worst", "terrible", "horrible",
+    "awful", "garbage", "rubbish", "scam", "joke", "furious", "angry", "unacceptable", "disgusting",
+    "merde", "putain", "nul", "inutile", "mierda", "joder", "inutil", "scheisse", "mist", "nutzlos",
+    "porra", "merda", "cazzo", "schifo", "inutile",
+}
+
+
+def is_frustrated(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7 and len(text.split()) >= 3:
+        return True
+    if re.search(r"[!?]{3,}", text) and len(text.split()) >= 3:
+        return True
+    words = _words(normalise(text))
+    return sum(1 for w in words if w in _PROFANITY) >= 1 and len(words) >= 2
+
+
+_NOT_HELPFUL = re.compile(
+    r"\b(did ?n'?t|does ?n'?t|did not|does not|not|no|never|wasn'?t|isn'?t) (help|helpful|work|answer|useful|it)\b"
+    r"|\bnot what i (asked|meant|need|wanted)\b|\bwrong (answer|article)\b|\bthat'?s not it\b"
+    r"|\bca (ne )?m'a pas aide\b|\bpas utile\b|\bno (me )?(ayudo|sirvio)\b|\bhat nicht geholfen\b"
+    r"|\bnao ajudou\b|\bnon (mi )?ha aiutato\b|\bnon e utile\b"
+)
+
+
+def is_not_helpful(text: str) -> bool:
+    return bool(_NOT_HELPFUL.search(normalise(text)))

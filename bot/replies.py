@@ -1,0 +1,118 @@
+"""What the bot and the desk say to customers, in the languages Parley ships."""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "fr", "es", "de", "pt", "it")
+
+_TEXT: dict[str, dict[str, str]] = {
+    "greeting": {
+        "en": "Hi! I'm the virtual assistant. Ask me anything, or ask for a person at any time.",
+        "fr": "Bonjour ! Je suis l'assistant virtuel. Posez votre question, ou demandez un conseiller à tout moment.",
+        "es": "¡Hola! Soy el asistente virtual. Pregunte lo que quiera, o pida una persona cuando quiera.",
+        "de": "Hallo! Ich bin der virtuelle Assistent. Fragen Sie mich etwas oder verlangen Sie jederzeit einen Menschen.",
+        "pt": "Olá! Sou o assistente virtual. Pergunte o que quiser, ou peça uma pessoa a qualquer momento.",
+        "it": "Ciao! Sono l'assistente virtuale. Chiedi pure, o chiedi una persona in qualsiasi momento.",
+    },
+    "thanks": {
+        "en": "You're welcome! Anything else I can help with?",
+        "fr": "Avec plaisir ! Puis-je vous aider pour autre chose ?",
+        "es": "¡De nada! ¿Puedo ayudarle con algo más?",
+        "de": "Gern geschehen! Kann ich sonst noch helfen?",
+        "pt": "De nada! Posso ajudar com mais alguma coisa?",
+        "it": "Prego! Posso aiutarti con qualcos'altro?",
+    },
+    "goodbye": {
+        "en": "Goodbye, and have a great day!",
+        "fr": "Au revoir, et bonne journée !",
+        "es": "¡Adiós, que tenga un buen día!",
+        "de": "Auf Wiedersehen und einen schönen Tag!",
+        "pt": "Até logo, tenha um ótimo dia!",
+        "it": "Arrivederci, buona giornata!",
+    },
+    "clarify": {
+        "en": "I found a few articles that might help. Which one did you mean?",
+        "fr": "J'ai trouvé plusieurs articles. Lequel vous intéresse ?",
+        "es": "Encontré algunos artículos. ¿Cuál quería decir?",
+        "de": "Ich habe mehrere Artikel gefunden. Welchen meinen Sie?",
+        "pt": "Encontrei alguns artigos. Qual deles você quis dizer?",
+        "it": "Ho trovato alcuni articoli. Quale intendevi?",
+    },
+    "not_helpful": {
+        "en": "Sorry that didn't help. Could you rephrase your question? You can also ask for a person.",
+        "fr": "Désolé, cela ne vous a pas aidé. Pouvez-vous reformuler ? Vous pouvez aussi demander un conseiller.",
+        "es": "Lo siento. ¿Puede reformular su pregunta? También puede pedir una persona.",
+        "de": "Das tut mir leid. Können Sie die Frage anders formulieren? Sie können auch einen Menschen verlangen.",
+        "pt": "Desculpe. Pode reformular a pergunta? Você também pode pedir uma pessoa.",
+        "it": "Mi dispiace. Puoi riformulare la domanda? Puoi anche chiedere una persona.",
+    },
+    "feedback_thanks": {
+        "en": "Thanks for the feedback!",
+        "fr": "Merci pour votre retour !",
+        "es": "¡Gracias por su opinión!",
+        "de": "Danke für Ihr Feedback!",
+        "pt": "Obrigado pelo feedback!",
+        "it": "Grazie per il feedback!",
+    },
+    "queued": {
+        "en": "I'm connecting you with a person. You are number {position} in the queue.",
+        "fr": "Je vous mets en relation avec un conseiller. Vous êtes numéro {position} dans la file.",
+        "es": "Le estoy conectando con una persona. Es el número {position} en la cola.",
+        "de": "Ich verbinde Sie mit einem Menschen. Sie sind Nummer {position} in der Warteschlange.",
+        "pt": "Estou conectando você com uma pessoa. Você é o número {position} na fila.",
+        "it": "Ti sto mettendo in contatto con una persona. Sei il numero {position} in coda.",
+    },
+    "queued_offline": {
+        "en": "No one from our team is available right now. Leave your email and we'll reply as soon as we're back; your question is saved.",
+        "fr": "Aucun conseiller n'est disponible pour le moment. Laissez votre e-mail et nous vous répondrons dès notre retour.",
+        "es": "No hay nadie disponible ahora. Deje su correo y le responderemos en cuanto volvamos.",
+        "de": "Gerade ist niemand verfügbar. Hinterlassen Sie Ihre E-Mail, wir antworten, sobald wir zurück sind.",
+        "pt": "Ninguém está disponível agora. Deixe seu e-mail e responderemos assim que voltarmos.",
+        "it": "Al momento nessuno è disponibile. Lascia la tua email e ti risponderemo appena possibile.",
+    },
+    "assigned": {
+        "en": "{agent} has joined the chat.",
+        "fr": "{agent} a rejoint la conversation.",
+        "es": "{agent} se ha unido al chat.",
+        "de": "{agent} ist dem Chat beigetreten.",
+        "pt": "{agent} entrou no chat.",
+        "it": "{agent} si è unito alla chat.",
+    },
+    "resolved": {
+        "en": "This conversation has been marked as resolved. How did we do?",
+        "fr": "Cette conversation est résolue. Comment avons-nous fait ?",
+        "es": "Esta conversación se ha resuelto. ¿Qué tal lo hicimos?",
+        "de": "Dieses Gespräch wurde als gelöst markiert. Wie waren wir?",
+        "pt": "Esta conversa foi resolvida. Como nos saímos?",
+        "it": "Questa conversazione è stata risolta. Come ci siamo comportati?",
+    },
+    "handed_back": {
+        "en": "You're back with the virtual assistant. Ask for a person at any time.",
+        "fr": "Vous êtes de retour avec l'assistant virtuel. Demandez un conseiller à tout moment.",
+        "es": "Vuelve a estar con el asistente virtual. Pida una persona cuando quiera.",
+        "de": "Sie sind wieder beim virtuellen Assistenten. Sie können jederzeit einen Menschen verlangen.",
+        "pt": "Você voltou ao assistente virtual. Peça uma pessoa a qualquer momento.",
+        "it": "Sei di nuovo con l'assistente virtuale. Chiedi una persona quando vuoi.",
+    },
+    "contact_saved": {
+        "en": "Thanks! We'll reply to {email}.",
+        "fr": "Merci ! Nous répondrons à {email}.",
+        "es": "¡Gracias! Responderemos a {email}.",
+        "de": "Danke! Wir antworten an {email}.",
+        "pt": "Obrigado! Responderemos para {email}.",
+        "it": "Grazie! Risponderemo a {email}.",
+    },
+    "rating_thanks": {
+        "en": "Thank you for rating this conversation.",
+        "fr": "Merci d'avoir évalué cette conversation.",
+        "es": "Gracias por valorar esta conversación.",
+        "de": "Danke für Ihre Bewertung.",
+        "pt": "Obrigado por avaliar esta conversa.",
+        "it": "Grazie per aver valutato questa conversazione.",
+    },
+}
+
+
+def say(key: str, lang: str = "en", **values: object) -> str:
+    table = _TEXT[key]
+    template = table.get(lang) or table["en"]
+    return template.format(**values)

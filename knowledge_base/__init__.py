@@ -1,0 +1,1 @@
+"""Articles -> chunks -> embeddings -> FAISS. Imports nothing from the rest of Parley."""

@@ -1,0 +1,137 @@
+"""A FAISS index over article entries that changes live, one article at a time."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from knowledge_base.chunking import Entry
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry: Entry
+    score: float
+
+
+@dataclass(frozen=True)
+class ArticleHit:
+    """The best evidence for one article: its score and the entries that matched."""
+
+    article_id: str
+    score: float
+    best: Entry
+    best_chunk: Entry | None
+
+
+class VectorIndex:
+    """Inner-product search over unit vectors (cosine), with add/replace/remove per article.
+
+    Thread-safe: searches run in worker threads while a publish replaces an article.
+    """
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._entries: dict[int, Entry] = {}
+        self._by_article: dict[str, list[int]] = {}
+        self._next_id = 1
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def article_ids(self) -> set[str]:
+        with self._lock:
+            return set(self._by_article)
+
+    def replace_article(self, article_id: str, entries: list[Entry], vectors: np.ndarray) -> None:
+        if len(entries) != len(vectors):
+            raise ValueError("one vector per entry")
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        with self._lock:
+            self._remove_locked(article_id)
+            ids = np.arange(self._next_id, self._next_id + len(entries), dtype=np.int64)
+            self._next_id += len(entries)
+            if len(entries):
+                self._index.add_with_ids(vectors, ids)
+            for entry_id, entry in zip(ids.tolist(), entries):
+                self._entries[entry_id] = entry
+            self._by_article[article_id] = ids.tolist()
+
+    def remove_article(self, article_id: str) -> None:
+        with self._lock:
+            self._remove_locked(article_id)
+
+    def _remove_locked(self, article_id: str) -> None:
+        ids = self._by_article.pop(article_id, None)
+        if ids:
+            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+            for entry_id in ids:
+                self._entries.pop(entry_id, None)
+
+    def search(self, vector: np.ndarray, k: int = 50) -> list[Hit]:
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, self.dim)
+        with self._lock:
+            if not self._entries:
+                return []
+            scores, ids = self._index.search(query, min(k, len(self._entries)))
+            return [
+                Hit(self._entries[int(i)], float(s))
+                for s, i in zip(scores[0], ids[0])
+                if int(i) in self._entries
+            ]
+
+    def search_articles(self, vector: np.ndarray, k: int = 5, depth: int = 64) -> list[ArticleHit]:
+        """Best score per article (max over its entries), highest first."""
+        best: dict[str, Hit] = {}
+        chunk: dict[str, Entry] = {}
+        for hit in self.search(vector, depth):
+            aid = hit.entry.article_id
+            if aid not in best:
+                best[aid] = hit
+            if hit.entry.kind == "chunk" and aid not in chunk:
+                chunk[aid] = hit.entry
+        ranked = sorted(best.values(), key=lambda h: h.score, reverse=True)[:k]
+        return [ArticleHit(h.entry.article_id, h.score, h.entry, chunk.get(h.entry.article_id)) for h in ranked]
+
+    # --- persistence: the index file is a cache of the vectors kept in the database
+    def save(self, directory: Path, stamp: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            tmp_index = directory / "index.faiss.tmp"
+            faiss.write_index(self._index, str(tmp_index))
+            meta = {
+                "stamp": stamp,
+                "dim": self.dim,
+                "next_id": self._next_id,
+                "entries": {str(k): asdict(v) for k, v in self._entries.items()},
+            }
+            tmp_meta = directory / "index.json.tmp"
+            tmp_meta.write_text(json.dumps(meta), encoding="utf-8")
+        os.replace(tmp_index, directory / "index.faiss")
+        os.replace(tmp_meta, directory / "index.json")
+
+    @classmethod
+    def load(cls, directory: Path, stamp: str) -> "VectorIndex | None":
+        """The saved index if it matches `stamp` (the database's state), else None."""
+        try:
+            meta = json.loads((directory / "index.json").read_text(encoding="utf-8"))
+            if meta.get("stamp") != stamp:
+                return None
+            index = cls(int(meta["dim"]))
+            index._index = faiss.read_index(str(directory / "index.faiss"))
+        except (OSError, ValueError, KeyError, RuntimeError):
+            return None
+        index._next_id = int(meta["next_id"])
+        for key, value in meta["entries"].items():
+            entry = Entry(**value)
+            index._entries[int(key)] = entry
+            index._by_article.setdefault(entry.article_id, []).append(int(key))
+        return index

@@ -1,0 +1,79 @@
+"""The searchable knowledge base of one server process: embedder + live index + article titles."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from knowledge_base.chunking import Entry, article_entries, chunk_body
+from knowledge_base.embedder import Embedder
+from knowledge_base.index import VectorIndex
+from knowledge_base.models import Candidate, SearchResult
+
+SNIPPET_CHARS = 700
+
+
+@dataclass(frozen=True)
+class IndexedArticle:
+    id: str
+    title: str
+    chunks: tuple[str, ...]
+    url: str
+
+
+def embed_article(embedder: Embedder, article_id: str, title: str, body: str,
+                  questions: list[str] | tuple[str, ...], chunk_words: int) -> tuple[list[Entry], np.ndarray]:
+    """The entries of an article and their vectors, ready to store and index."""
+    entries = article_entries(article_id, title, body, questions, chunk_words)
+    return entries, embedder.encode([e.text for e in entries])
+
+
+def _snippet(text: str) -> str:
+    if len(text) <= SNIPPET_CHARS:
+        return text
+    cut = text[:SNIPPET_CHARS]
+    return cut[: cut.rfind(" ")] + " …"
+
+
+class KnowledgeBase:
+    """Search over published articles. Updated one article at a time, never rebuilt on publish."""
+
+    def __init__(self, embedder: Embedder, index: VectorIndex | None = None, chunk_words: int = 120,
+                 url_prefix: str = "/kb/") -> None:
+        self.embedder = embedder
+        self.index = index or VectorIndex(embedder.dim)
+        self.chunk_words = chunk_words
+        self.url_prefix = url_prefix
+        self.articles: dict[str, IndexedArticle] = {}
+
+    def put(self, article_id: str, title: str, body: str, entries: list[Entry], vectors: np.ndarray) -> None:
+        chunks = tuple(chunk_body(body, self.chunk_words))
+        self.index.replace_article(article_id, entries, vectors)
+        self.articles[article_id] = IndexedArticle(article_id, title, chunks, self.url_prefix + article_id)
+
+    def remove(self, article_id: str) -> None:
+        self.index.remove_article(article_id)
+        self.articles.pop(article_id, None)
+
+    def candidate(self, article_id: str, score: float = 1.0, chunk: int = 0) -> Candidate | None:
+        art = self.articles.get(article_id)
+        if art is None:
+            return None
+        text = art.chunks[chunk] if chunk < len(art.chunks) else (art.chunks[0] if art.chunks else art.title)
+        return Candidate(art.id, art.title, score, _snippet(text), art.url)
+
+    def search(self, text: str, k: int = 5) -> SearchResult:
+        t0 = time.perf_counter()
+        vector = self.embedder.encode([text])[0]
+        t1 = time.perf_counter()
+        hits = self.index.search_articles(vector, k=k)
+        t2 = time.perf_counter()
+        candidates = []
+        for hit in hits:
+            chunk = hit.best.position if hit.best.kind == "chunk" else (hit.best_chunk.position if hit.best_chunk else 0)
+            cand = self.candidate(hit.article_id, hit.score, chunk)
+            if cand is not None:
+                candidates.append(cand)
+        return SearchResult(candidates, {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000})
