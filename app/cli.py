@@ -51,7 +51,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
 
 
 @db_cli.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
+def db_upgrade(revision: str = typer.Argument("heads")) -> None:
     """Apply database migrations (SQLite or PostgreSQL)."""
     from app.storage.migrations import upgrade_sync
 
@@ -79,6 +79,7 @@ async def _with_runtime(fn: Any) -> Any:
     try:
         embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
         knowledge = KnowledgeRuntime(store, broker, embedder, settings.index_path, settings.chunk_words)
+        await knowledge.load()  # what is already indexed is not embedded again
         return await fn(store, knowledge)
     finally:
         await broker.close()

@@ -26,6 +26,7 @@ from knowledge_base.service import KnowledgeBase, embed_article
 
 log = logging.getLogger("parley.kb")
 KB_CHANNEL = "kb"
+CHUNKER_VERSION = 2  # bump when chunking changes, so stored vectors are rebuilt at start-up
 
 
 class KnowledgeRuntime:
@@ -36,6 +37,8 @@ class KnowledgeRuntime:
         self.index_dir = index_dir
         self.chunk_words = chunk_words
         self.kb = KnowledgeBase(embedder, chunk_words=chunk_words)
+        # Stored vectors are only reused by the same model and the same chunking.
+        self.model_key = f"{embedder.name}#chunks-v{CHUNKER_VERSION}-{chunk_words}"
         self.applied_change = 0
         self.loaded = False
         self._task: asyncio.Task[None] | None = None
@@ -54,7 +57,7 @@ class KnowledgeRuntime:
                 self.kb.articles[article.id] = self._indexed(article)
             log.info("index loaded from %s (%d entries)", self.index_dir, len(cached))
         else:
-            stored = await self.store.load_entries(self.embedder.name, list(published))
+            stored = await self.store.load_entries(self.model_key, list(published))
             for article in published.values():
                 rows = stored.get(article.id)
                 if rows:
@@ -68,7 +71,7 @@ class KnowledgeRuntime:
         self.loaded = True
 
     def _stamp(self, change_id: int) -> str:
-        return f"{self.embedder.name}:{self.chunk_words}:{change_id}"
+        return f"{self.model_key}:{change_id}"
 
     def _indexed(self, article: Article) -> Any:
         from knowledge_base.chunking import chunk_body
@@ -80,7 +83,7 @@ class KnowledgeRuntime:
     async def _embed_and_store(self, article: Article) -> int:
         entries, vectors = await asyncio.to_thread(
             embed_article, self.embedder, article.id, article.title, article.body, article.questions, self.chunk_words)
-        change = await self.store.replace_entries(article.id, self.embedder.name,
+        change = await self.store.replace_entries(article.id, self.model_key,
                                                   [(e.kind, e.position, e.text) for e in entries], vectors)
         self.kb.put(article.id, article.title, article.body, entries, vectors)
         return change
@@ -116,7 +119,7 @@ class KnowledgeRuntime:
 
     async def _refresh(self, article_ids: Iterable[str]) -> None:
         ids = list(article_ids)
-        stored = await self.store.load_entries(self.embedder.name, ids)
+        stored = await self.store.load_entries(self.model_key, ids)
         for article_id in ids:
             article = await self.store.get_article(article_id)
             rows = stored.get(article_id)

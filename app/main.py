@@ -22,6 +22,7 @@ from app.storage.sql import SqlStore
 from knowledge_base.embedder import Embedder, load_embedder
 
 log = logging.getLogger("parley")
+OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "analytics")
 
 
 def make_broker(settings: Settings) -> Broker:
@@ -72,15 +73,20 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     for module in (health, auth, chat, agent, bot, cases, articles):
         app.include_router(module.router)
-    try:
-        from app.routes import widget
-    except ImportError:  # the widget is optional while it is being built
-        widget = None  # type: ignore[assignment]
-    if widget is not None:
-        app.include_router(widget.router)
+    import importlib
+
+    optional = {}
+    for name in OPTIONAL_ROUTES:  # pages built on the core contract; each owns its own module
+        try:
+            optional[name] = importlib.import_module(f"app.routes.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"app.routes.{name}":
+                raise
+            continue
+        app.include_router(optional[name].router)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
-        return RedirectResponse("/demo" if widget is not None else "/docs")
+        return RedirectResponse("/demo" if "widget" in optional else "/docs")
 
     return app

@@ -18,9 +18,9 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
-def upgrade_sync(database_url: str, revision: str = "head") -> None:
+def upgrade_sync(database_url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
-async def upgrade_database(database_url: str, revision: str = "head") -> None:
+async def upgrade_database(database_url: str, revision: str = "heads") -> None:
     await asyncio.to_thread(upgrade_sync, database_url, revision)

@@ -1,0 +1,45 @@
+# Parley's two set-up commands are `make serve` and `make test`; everything else here serves them.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export HF_HUB_OFFLINE := 1
+export HF_HUB_DISABLE_PROGRESS_BARS := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: serve test install install-test browser services bench widget clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## Install everything, load the demo knowledge base and accounts, and serve on http://$(HOST):$(PORT)
+serve: install
+	$(VENV)/bin/parley demo
+	$(VENV)/bin/parley serve --host $(HOST) --port $(PORT)
+
+## Debian's Chromium for the browser tests (Playwright never downloads a browser here)
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+## PostgreSQL and Redis for the contract and scale-out tests, started if they are not running
+services:
+	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+	@for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "services did not start" >&2; exit 1
+
+## Install what the tests need and run the whole suite (benchmarks are skipped; see `make bench`)
+test: install browser services
+	$(PY) -m pytest
+
+## The slow benchmarks (numbers go to bench/results/ and the README)
+bench: install
+	$(PY) -m pytest -m benchmark -s
+
+clean:
+	rm -rf $(VENV) data test-artifacts .pytest_cache
