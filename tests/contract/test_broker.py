@@ -1,0 +1,67 @@
+"""The Broker contract, run in-process and over Redis (two brokers = two server processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from app.realtime.base import Subscription
+
+
+async def next_message(sub: Subscription, timeout: float = 3) -> dict:
+    _, message = await asyncio.wait_for(sub.get(), timeout)
+    return message
+
+
+async def test_a_publish_reaches_subscribers_of_that_channel_only(broker_pair) -> None:  # type: ignore[no-untyped-def]
+    publisher, receiver = broker_pair
+    channel, other = "conv:" + uuid.uuid4().hex, "conv:" + uuid.uuid4().hex
+    sub, bystander = receiver.subscription(), receiver.subscription()
+    await sub.add(channel)
+    await bystander.add(other)
+    await asyncio.sleep(0.1)  # Redis subscribe is asynchronous
+    await publisher.publish(channel, {"type": "event", "n": 1})
+    assert (await next_message(sub)) == {"type": "event", "n": 1}
+    await asyncio.sleep(0.1)
+    assert bystander.queue.empty()
+    await sub.close()
+    await bystander.close()
+
+
+async def test_messages_on_one_channel_arrive_in_publish_order(broker_pair) -> None:  # type: ignore[no-untyped-def]
+    publisher, receiver = broker_pair
+    channel = "conv:" + uuid.uuid4().hex
+    sub = receiver.subscription()
+    await sub.add(channel)
+    await asyncio.sleep(0.1)
+    for n in range(50):
+        await publisher.publish(channel, {"n": n})
+    assert [(await next_message(sub))["n"] for _ in range(50)] == list(range(50))
+    await sub.close()
+
+
+async def test_after_unsubscribe_nothing_more_arrives(broker_pair) -> None:  # type: ignore[no-untyped-def]
+    publisher, receiver = broker_pair
+    channel = "conv:" + uuid.uuid4().hex
+    sub = receiver.subscription()
+    await sub.add(channel)
+    await sub.remove(channel)
+    await asyncio.sleep(0.1)
+    await publisher.publish(channel, {"n": 1})
+    await asyncio.sleep(0.2)
+    assert sub.queue.empty()
+
+
+async def test_a_slow_subscriber_is_told_to_resync_instead_of_growing_without_bound(broker_pair) -> None:  # type: ignore[no-untyped-def]
+    publisher, receiver = broker_pair
+    channel = "conv:" + uuid.uuid4().hex
+    sub = Subscription(receiver, maxsize=5)
+    await sub.add(channel)
+    await asyncio.sleep(0.1)
+    for n in range(20):
+        await publisher.publish(channel, {"n": n})
+    await asyncio.sleep(0.3)
+    got = [(await next_message(sub))["n"] for _ in range(5)]
+    assert got == [0, 1, 2, 3, 4]
+    assert (await next_message(sub)) == {"type": "resync"}
+    await sub.close()

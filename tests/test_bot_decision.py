@@ -1,0 +1,77 @@
+"""The decision policy, plain data in and out, over a small knowledge base with a fake embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import BotConfig, ConversationContext, respond
+from knowledge_base.embedder import HashingEmbedder
+from knowledge_base.service import KnowledgeBase, embed_article
+
+CONFIG = BotConfig(answer_threshold=0.5, clarify_margin=0.05, out_of_scope_threshold=0.2, max_failures=2)
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    embedder = HashingEmbedder()
+    base = KnowledgeBase(embedder)
+    for aid, title, body, questions in [
+        ("reset-password", "Reset your password", "Use the forgot password link.", ["how do I reset my password"]),
+        ("track-order", "Track your order", "Open My orders to track a parcel.", ["where is my order"]),
+        ("gift-card-buy", "Buy a gift card", "Gift cards from 10 pounds.", ["buy a gift card"]),
+        ("gift-card-use", "Use a gift card", "Enter the code at checkout.", ["use a gift card"]),
+    ]:
+        entries, vectors = embed_article(embedder, aid, title, body, questions, 120)
+        base.put(aid, title, body, entries, vectors)
+    return base
+
+
+def test_a_covered_question_is_answered_with_its_article(kb: KnowledgeBase) -> None:
+    d = respond("how do I reset my password", ConversationContext(), kb, CONFIG)
+    assert d.action == "answer" and d.article is not None and d.article.article_id == "reset-password"
+    assert d.confidence >= CONFIG.answer_threshold and d.record()["article_id"] == "reset-password"
+    assert set(d.timings_ms) >= {"embed", "search", "policy"}
+
+
+def test_two_close_articles_make_a_clarify_and_picking_one_answers_it(kb: KnowledgeBase) -> None:
+    d = respond("gift card", ConversationContext(), kb, CONFIG)
+    assert d.action == "clarify"
+    options = {c.article_id for c in d.suggestions}
+    assert options == {"gift-card-buy", "gift-card-use"}
+    context = ConversationContext(last_action="clarify", last_suggestions=tuple((c.article_id, c.title) for c in d.suggestions))
+    picked = respond("Use a gift card", context, kb, CONFIG)
+    assert picked.action == "answer" and picked.article is not None and picked.article.article_id == "gift-card-use"
+    by_id = respond("whatever", context, kb, CONFIG, article_id="gift-card-buy")
+    assert by_id.article is not None and by_id.article.article_id == "gift-card-buy"
+
+
+def test_unknown_topics_escalate_out_of_scope(kb: KnowledgeBase) -> None:
+    d = respond("quantum chromodynamics lecture notes", ConversationContext(), kb, CONFIG)
+    assert d.action == "escalate" and d.reason == "out_of_scope"
+
+
+def test_middling_scores_escalate_with_low_confidence() -> None:
+    from knowledge_base.models import Candidate, SearchResult
+
+    class Fixed:
+        def search(self, text: str, k: int = 5) -> SearchResult:
+            return SearchResult([Candidate("a", "A", 0.35), Candidate("b", "B", 0.1)])
+
+    d = respond("something vague", ConversationContext(), Fixed(), CONFIG)
+    assert d.action == "escalate" and d.reason == "low_confidence" and d.confidence == pytest.approx(0.35)
+
+
+@pytest.mark.parametrize("text,reason", [("talk to a human", "customer_request"), ("THIS IS USELESS I WANT HELP", "frustration")])
+def test_people_and_frustration_escalate_before_searching(kb: KnowledgeBase, text: str, reason: str) -> None:
+    d = respond(text, ConversationContext(), kb, CONFIG)
+    assert d.action == "escalate" and d.reason == reason and d.candidates == ()
+
+
+def test_that_did_not_help_after_an_answer_escalates_as_repeated_failure(kb: KnowledgeBase) -> None:
+    d = respond("that didn't help", ConversationContext(last_action="answer", consecutive_failures=1), kb, CONFIG)
+    assert d.action == "escalate" and d.reason == "repeated_failure"
+
+
+def test_small_talk_is_answered_politely_in_the_customers_language(kb: KnowledgeBase) -> None:
+    d = respond("merci", ConversationContext(lang="fr"), kb, CONFIG)
+    assert d.action == "smalltalk" and d.article is None and "plaisir" in d.text

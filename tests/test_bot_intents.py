@@ -1,0 +1,66 @@
+"""Recognisers for requests for a person, small talk, frustration and 'that didn't help'."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.intents import is_frustrated, is_human_request, is_not_helpful, smalltalk_kind, strip_greeting
+
+PERSON = [
+    "agent", "AGENT!!", "human please", "real person please", "can I talk to a person", "let me speak to your manager",
+    "I want to speak with someone", "connect me to customer service", "live chat with a rep", "get me a representative",
+    "i need a humna", "talk to an agnet", "representitive", "you're not a bot are you? i want a human",
+    "je veux parler à un conseiller", "puis-je parler à une vraie personne", "quiero hablar con una persona",
+    "necesito un agente humano", "ich möchte mit einem Mitarbeiter sprechen", "bitte einen echten Menschen",
+    "quero falar com um atendente", "posso falar com uma pessoa real?", "vorrei parlare con un operatore",
+    "voglio parlare con una persona", "operador por favor",
+]
+NOT_PERSON = [
+    "how do I reset my password", "where is my order", "the delivery person left my parcel outside",
+    "can I change the name on my account", "how do I become a Loom Rewards member", "what are your opening hours",
+    "my package was damaged", "do you ship to Canada",
+]
+
+
+@pytest.mark.parametrize("text", PERSON)
+def test_requests_for_a_person_are_recognised(text: str) -> None:
+    assert is_human_request(text)
+
+
+@pytest.mark.parametrize("text", NOT_PERSON)
+def test_ordinary_questions_are_not_requests_for_a_person(text: str) -> None:
+    assert not is_human_request(text)
+
+
+@pytest.mark.parametrize("text,kind", [("hi", "greeting"), ("Hello there!", "greeting"), ("bonjour", "greeting"),
+                                       ("thanks a lot", "thanks"), ("merci beaucoup", "thanks"), ("gracias", "thanks"),
+                                       ("bye!", "goodbye"), ("au revoir", "goodbye"), ("tschüss", "goodbye")])
+def test_small_talk_is_recognised(text: str, kind: str) -> None:
+    assert smalltalk_kind(text) == kind
+
+
+@pytest.mark.parametrize("text", ["hi, how do I reset my password", "thanks but where is my order", "ok"])
+def test_questions_with_a_greeting_are_not_small_talk(text: str) -> None:
+    assert smalltalk_kind(text) is None
+
+
+def test_greeting_is_stripped_before_searching() -> None:
+    assert strip_greeting("Hi there, how do I reset my password?") == "how do I reset my password?"
+    assert strip_greeting("hello") == "hello"
+
+
+@pytest.mark.parametrize("text", ["THIS IS THE THIRD TIME I ASK", "this is fucking useless", "are you kidding me???",
+                                  "what a joke of a service"])
+def test_frustration_is_recognised(text: str) -> None:
+    assert is_frustrated(text)
+
+
+@pytest.mark.parametrize("text", ["where is my order?", "I need help with a refund", "OK", "UK shipping costs"])
+def test_calm_messages_are_not_frustration(text: str) -> None:
+    assert not is_frustrated(text)
+
+
+@pytest.mark.parametrize("text", ["that didn't help", "this does not answer my question", "not what I asked",
+                                  "wrong answer", "ça ne m'a pas aidé"])
+def test_not_helpful_is_recognised(text: str) -> None:
+    assert is_not_helpful(text)

@@ -1,0 +1,70 @@
+"""Chunking, the live index and the Markdown format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from knowledge_base.chunking import article_entries, chunk_body, plain_text
+from knowledge_base.formats.markdown import export_markdown_folder, load_markdown_folder
+from knowledge_base.index import VectorIndex
+
+DEMO = Path(__file__).resolve().parents[1] / "knowledge_base" / "demo"
+
+
+def test_long_articles_are_chunked_and_short_ones_are_not() -> None:
+    assert chunk_body("One short paragraph.", 50) == ["One short paragraph."]
+    body = "\n\n".join(f"Paragraph {i} " + "word " * 40 for i in range(6))
+    chunks = chunk_body(body, 100)
+    assert len(chunks) == 3 and all(len(c.split()) <= 100 for c in chunks)
+    assert plain_text("## Title\n\nSee [the page](http://x) **now**") == "Title\n\nSee the page now"
+
+
+def test_entries_cover_title_questions_and_chunks() -> None:
+    entries = article_entries("a", "Title", "Body text.", ["q1", " ", "q2"])
+    assert [(e.kind, e.position) for e in entries] == [("title", 0), ("question", 0), ("question", 2), ("chunk", 0)]
+
+
+def test_index_replaces_and_removes_one_article_without_a_rebuild(tmp_path: Path) -> None:
+    index = VectorIndex(4)
+    a = article_entries("a", "A", "", ["x"])
+    index.replace_article("a", a, np.eye(4, dtype=np.float32)[:2])
+    index.replace_article("b", article_entries("b", "B", "", []), np.eye(4, dtype=np.float32)[2:3])
+    assert index.search_articles(np.array([0, 1, 0, 0], dtype=np.float32))[0].article_id == "a"
+    index.replace_article("a", a, np.eye(4, dtype=np.float32)[2:4])  # new vectors for a
+    assert len(index) == 3
+    index.remove_article("b")
+    hits = index.search_articles(np.array([0, 0, 1, 0], dtype=np.float32))
+    assert [h.article_id for h in hits] == ["a"]
+    index.save(tmp_path, "stamp-1")
+    assert VectorIndex.load(tmp_path, "stamp-2") is None
+    loaded = VectorIndex.load(tmp_path, "stamp-1")
+    assert loaded is not None and loaded.article_ids() == {"a"} and len(loaded) == 2
+
+
+def test_the_demo_knowledge_base_imports_cleanly_with_at_least_25_articles() -> None:
+    result = load_markdown_folder(DEMO)
+    assert result.problems == [] and len(result.drafts) >= 25
+    assert all(d.title and d.body and d.questions for d in result.drafts)
+
+
+def test_malformed_markdown_is_rejected_with_a_line_number(tmp_path: Path) -> None:
+    (tmp_path / "ok.md").write_text("---\ntitle: Fine\n---\nBody")
+    (tmp_path / "no-title.md").write_text("---\ncategory: X\n---\nBody")
+    (tmp_path / "bad-yaml.md").write_text("---\ntitle: A\nquestions: [unclosed\n---\nBody")
+    (tmp_path / "no-front.md").write_text("Just text")
+    result = load_markdown_folder(tmp_path)
+    assert [d.id for d in result.drafts] == ["ok"]
+    problems = {Path(p.source).name: p for p in result.problems}
+    assert set(problems) == {"no-title.md", "bad-yaml.md", "no-front.md"}
+    assert problems["bad-yaml.md"].line is not None and problems["bad-yaml.md"].line >= 3
+    assert "title" in problems["no-title.md"].message
+
+
+def test_markdown_round_trip_changes_nothing(tmp_path: Path) -> None:
+    first = load_markdown_folder(DEMO).drafts
+    export_markdown_folder(first, tmp_path)
+    second = load_markdown_folder(tmp_path).drafts
+    strip = lambda ds: sorted((d.id, d.title, d.body, d.category, d.questions, d.tags, d.status) for d in ds)  # noqa: E731
+    assert strip(first) == strip(second)
