@@ -74,7 +74,7 @@ async def _with_runtime(fn: Any) -> Any:
     if settings.redis_url:  # tell running servers about the change
         from app.realtime.redis import RedisBroker
 
-        broker = RedisBroker(settings.redis_url)
+        broker = RedisBroker(settings.redis_url, settings.redis_prefix)
         await broker.start()
     try:
         embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
@@ -95,16 +95,28 @@ def load_drafts(path: Path, fmt: str, include_plain_intents: bool = False, mappi
         from knowledge_base.formats.rasa import load_rasa_project
 
         return load_rasa_project(path, include_plain_intents=include_plain_intents)
+    if fmt == "csv":
+        from knowledge_base.formats.csv_format import load_csv
+
+        try:
+            return load_csv(path, mapping)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    if fmt == "zendesk":
+        from knowledge_base.formats.zendesk import load_zendesk
+
+        return load_zendesk(path)
     raise typer.BadParameter(f"unknown format {fmt!r}")
 
 
 @kb_cli.command("import")
 def kb_import(path: Path = typer.Argument(..., exists=True, help="A folder or file to import."),
-              format: str = typer.Option("markdown", "--format", "-f", help="markdown or rasa"),
+              format: str = typer.Option("markdown", "--format", "-f", help="markdown, rasa, csv or zendesk"),
+              column_map: Optional[str] = typer.Option(None, "--map", help="csv: field=Column pairs, e.g. question=Q,answer=A,category=Topic"),
               plain_intents: bool = typer.Option(False, help="rasa: import plain intents that have a response too."),
               status: Optional[str] = typer.Option(None, help="Override every article's status (draft, published).")) -> None:
     """Import articles. Idempotent: re-importing updates changed articles and never duplicates."""
-    result = load_drafts(path, format, plain_intents)
+    result = load_drafts(path, format, plain_intents, column_map)  # type: ignore[arg-type]
     for problem in result.problems:
         typer.echo(f"skipped {problem}", err=True)
     drafts = result.drafts

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PARLEY_REDIS_URL", "REDIS_URL"),
         description="Redis URL for cross-process fan-out; unset = in-process broker (one process).",
     )
+    redis_prefix: str = Field(default="parley:", max_length=64,
+                              description="Prefix of Redis channel names; lets several desks share one Redis.")
     data_dir: Path = Field(default=Path("./data"), description="Where the FAISS index file lives.")
     migrate_on_start: bool = Field(default=True, description="Run database migrations at start-up.")
 
@@ -69,6 +71,17 @@ class Settings(BaseSettings):
         default=240, ge=1, description="Average minutes per case used for the customer's wait estimate."
     )
     public_url: str = Field(default="", description="Base URL used in article links, e.g. https://help.example.com")
+    assign_mode: Literal["manual", "round_robin"] = Field(
+        default="manual", description="manual: agents claim from the queue; round_robin: queued cases are "
+        "assigned to online agents under their capacity, in turn (agents can still claim).")
+    reply_timeout_seconds: int = Field(
+        default=300, ge=0, description="An assigned case whose customer waits this long for the agent's reply "
+        "returns to the queue (0 = never).")
+    offline_release_seconds: int = Field(
+        default=60, ge=0, description="An assigned case returns to the queue when its agent has been offline "
+        "this long (a grace period for page reloads).")
+    assign_interval_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="How often assignment and time-outs are checked.")
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -29,7 +29,7 @@ def make_broker(settings: Settings) -> Broker:
     if settings.redis_url:
         from app.realtime.redis import RedisBroker
 
-        return RedisBroker(settings.redis_url)
+        return RedisBroker(settings.redis_url, settings.redis_prefix)
     return MemoryBroker()
 
 
@@ -49,11 +49,17 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         knowledge.start()
         desk = Desk(settings, store, broker, knowledge.kb)
         app.state.services = Services(settings, store, broker, knowledge, desk)
+        from app.assignment import Assigner
+
+        assigner = Assigner(settings, store, desk)
+        assigner.start()
+        app.state.assigner = assigner
         log.info("parley ready: %d published articles, database %s, broker %s", len(knowledge.kb.articles),
                  settings.database_url.split("://")[0], "redis" if settings.redis_url else "in-process")
         try:
             yield
         finally:
+            await assigner.stop()
             await knowledge.stop()
             await broker.close()
             await store.close()

@@ -22,9 +22,10 @@ PREFIX = "parley:"
 
 
 class RedisBroker(LocalFanout):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = PREFIX) -> None:
         super().__init__()
         self._url = url
+        self.prefix = prefix
         self._redis = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10)
         self._pubsub: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -55,7 +56,7 @@ class RedisBroker(LocalFanout):
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         try:
-            await self._redis.publish(PREFIX + channel, json.dumps(message, default=str))
+            await self._redis.publish(self.prefix + channel, json.dumps(message, default=str))
         except (RedisError, OSError) as exc:
             # Stored already; subscribers will resync when Redis is back.
             log.warning("redis publish failed on %s: %s", channel, exc)
@@ -63,14 +64,14 @@ class RedisBroker(LocalFanout):
     async def on_first(self, channel: str) -> None:
         if self._pubsub is not None:
             try:
-                await self._pubsub.subscribe(PREFIX + channel)
+                await self._pubsub.subscribe(self.prefix + channel)
             except (RedisError, OSError) as exc:
                 log.warning("redis subscribe failed on %s: %s", channel, exc)
 
     async def on_last(self, channel: str) -> None:
         if self._pubsub is not None:
             try:
-                await self._pubsub.unsubscribe(PREFIX + channel)
+                await self._pubsub.unsubscribe(self.prefix + channel)
             except (RedisError, OSError):
                 pass
 
@@ -80,7 +81,7 @@ class RedisBroker(LocalFanout):
         while True:
             try:
                 self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-                await self._pubsub.subscribe(PREFIX + "__control__", *[PREFIX + c for c in self.channels])
+                await self._pubsub.subscribe(self.prefix + "__control__", *[self.prefix + c for c in self.channels])
                 self._ready.set()
                 if not first:
                     log.info("redis reconnected; asking subscribers to resync")
@@ -95,7 +96,7 @@ class RedisBroker(LocalFanout):
                         payload = json.loads(msg["data"])
                     except (ValueError, TypeError):
                         continue
-                    self.dispatch(channel[len(PREFIX):], payload)
+                    self.dispatch(channel[len(self.prefix):], payload)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
