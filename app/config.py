@@ -57,18 +57,18 @@ class Settings(BaseSettings):
     max_failures: int = Field(default=2, ge=1, le=10, description="Unhelpful answers before escalating.")
 
     # --- limits
-    max_message_chars: int = Field(default=4000, ge=1, le=100_000)
-    max_frame_bytes: int = Field(default=65_536, ge=1024, le=10_000_000)
+    max_message_chars: int = Field(default=4000, ge=1, le=100_000, description="Longest message text accepted.")
+    max_frame_bytes: int = Field(default=65_536, ge=1024, le=10_000_000, description="Larger websocket frames are closed with 1009.")
     messages_per_minute: int = Field(default=60, ge=1, description="Per customer session.")
 
     # --- auth
     token_ttl_hours: float = Field(default=12, gt=0, description="Agent/editor session lifetime.")
-    login_attempts_per_minute: int = Field(default=10, ge=1)
+    login_attempts_per_minute: int = Field(default=10, ge=1, description="Per email (three times this per IP); more get HTTP 429.")
     cookie_secure: bool = Field(default=False, description="Mark the console cookie Secure (HTTPS).")
 
     # --- desk
     estimated_handle_seconds: int = Field(
-        default=240, ge=1, description="Average minutes per case used for the customer's wait estimate."
+        default=240, ge=1, description="Average seconds an agent spends on a case; used for the customer's wait estimate."
     )
     public_url: str = Field(default="", description="Base URL used in article links, e.g. https://help.example.com")
     assign_mode: Literal["manual", "round_robin"] = Field(
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     assign_interval_seconds: float = Field(
         default=2.0, gt=0, le=60, description="How often assignment and time-outs are checked.")
 
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="Server log level.")
 
     @field_validator("database_url")
     @classmethod
@@ -108,3 +108,21 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def env_name(field: str) -> str:
+    return field.upper() if field in ("database_url", "redis_url") else f"PARLEY_{field.upper()}"
+
+
+def settings_markdown() -> str:
+    """The configuration table of the README (`python -m app.config`)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "" if default is None else str(default)
+        rows.append(f"| `{env_name(name)}` | `{shown}` | {field.description or ''} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_markdown())
