@@ -155,3 +155,13 @@ sites = sa.Table(
     sa.Column("enforce_identity", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", TS, nullable=False),
 )
+
+canned_replies = sa.Table(
+    "canned_replies", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("shortcut", sa.String(40), nullable=False, unique=True),
+    sa.Column("title", sa.String(120), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("created_at", TS, nullable=False),
+)

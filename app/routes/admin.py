@@ -1,0 +1,67 @@
+"""User management for admins: list, create, change role, capacity or password, deactivate."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.auth import MIN_PASSWORD, hash_password
+from app.deps import CurrentAdmin, StoreDep
+from app.schemas import UserPublic
+from app.storage.sql import Conflict, NotFound
+
+router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+Role = Literal["agent", "editor", "admin"]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str = Field(min_length=1, max_length=120)
+    password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
+    role: Role
+    capacity: int = Field(default=3, ge=1, le=50)
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    role: Role | None = None
+    active: bool | None = None
+    capacity: int | None = Field(default=None, ge=1, le=50)
+    password: str | None = Field(default=None, min_length=MIN_PASSWORD, max_length=1024)
+
+
+@router.get("/users", response_model=list[UserPublic])
+async def list_users(admin: CurrentAdmin, store: StoreDep) -> list[UserPublic]:
+    return [UserPublic.of(u) for u in await store.list_users()]
+
+
+@router.post("/users", response_model=UserPublic, status_code=201, responses={409: {}})
+async def create_user(body: UserCreate, admin: CurrentAdmin, store: StoreDep) -> UserPublic:
+    try:
+        user = await store.create_user(body.email.strip(), body.name.strip(), hash_password(body.password),
+                                       body.role, body.capacity)
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, exc.detail) from None
+    return UserPublic.of(user)
+
+
+@router.patch("/users/{user_id}", response_model=UserPublic, responses={400: {}, 404: {}})
+async def update_user(user_id: int, body: UserUpdate, admin: CurrentAdmin, store: StoreDep) -> UserPublic:
+    fields = body.model_dump(exclude_none=True)
+    if user_id == admin.id and (fields.get("active") is False or fields.get("role", "admin") != "admin"):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST,
+                            "you cannot deactivate yourself or drop your own admin role; ask another admin")
+    if "password" in fields:
+        fields["password_hash"] = hash_password(fields.pop("password"))
+    try:
+        user = await store.update_user(user_id, **fields)
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found") from None
+    if not user.active:
+        await store.set_presence(user.id, "offline")  # a deactivated agent gets no new cases
+    return UserPublic.of(user)

@@ -1,0 +1,230 @@
+"""The agent console: its pages (/login, /console), its assets, and the REST reads it needs.
+
+The live part (queue, chats, presence) is the agent socket `/ws/agent`; these endpoints cover what a
+socket is a poor fit for: searching history, exporting a transcript, canned replies, article search.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.auth import user_for_token
+from app.conversation import case_summary
+from app.deps import CurrentAdmin, CurrentAgent, KnowledgeDep, StoreDep, bearer_token
+from app.storage.console import DuplicateShortcut
+from app.storage.records import Event
+
+router = APIRouter(tags=["console"])
+UI_DIR = Path(__file__).resolve().parents[1] / "ui" / "console"
+ASSETS = {"console.css", "console.js", "login.js"}
+REASONS = ("customer_request", "low_confidence", "out_of_scope", "repeated_failure", "frustration")
+_PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+             "connect-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+_PAGE_HEADERS = {"Content-Security-Policy": _PAGE_CSP, "X-Content-Type-Options": "nosniff",
+                 "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+
+
+def _page(name: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse((UI_DIR / name).read_text(encoding="utf-8"), status_code=status_code, headers=_PAGE_HEADERS)
+
+
+# ----------------------------------------------------------------------------- pages
+@router.get("/login", include_in_schema=False)
+async def login_page(request: Request, store: StoreDep) -> Response:
+    user = await user_for_token(store, bearer_token(request))
+    if user is not None and user.role in ("agent", "admin"):
+        return RedirectResponse("/console", status.HTTP_303_SEE_OTHER)
+    return _page("login.html")
+
+
+@router.get("/console", include_in_schema=False)
+async def console_page(request: Request, store: StoreDep) -> Response:
+    user = await user_for_token(store, bearer_token(request))
+    if user is None:
+        return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+    if user.role not in ("agent", "admin"):
+        return _page("forbidden.html", status.HTTP_403_FORBIDDEN)
+    return _page("console.html")
+
+
+@router.get("/console/assets/{name}", include_in_schema=False)
+async def console_asset(name: str) -> FileResponse:
+    if name not in ASSETS:
+        raise HTTPException(404, "no such asset")
+    return FileResponse(UI_DIR / name, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+# ----------------------------------------------------------------------------- team
+class AgentOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    presence: str
+    active_cases: int
+    capacity: int
+
+
+@router.get("/api/console/agents", response_model=list[AgentOut])
+async def agents(user: CurrentAgent, store: StoreDep) -> list[AgentOut]:
+    """Agents and admins on the team with presence and load: for transfers and the team view."""
+    stale = datetime.now(timezone.utc) - timedelta(seconds=60)
+    return [AgentOut(id=a.id, name=a.name, role=a.role, active_cases=a.active_cases, capacity=a.capacity,
+                     presence=a.presence if a.presence == "offline" or (a.last_seen and a.last_seen > stale)
+                     else "offline")
+            for a in await store.agents_on_duty()]
+
+
+# ----------------------------------------------------------------------------- canned replies
+class CannedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    shortcut: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")
+    title: str = Field(min_length=1, max_length=120)
+    body: str = Field(min_length=1, max_length=4000)
+
+
+class CannedOut(BaseModel):
+    id: int
+    shortcut: str
+    title: str
+    body: str
+
+
+@router.get("/api/console/canned", response_model=list[CannedOut])
+async def list_canned(user: CurrentAgent, store: StoreDep) -> list[CannedOut]:
+    return [CannedOut(**vars(c)) for c in await store.list_canned()]
+
+
+@router.post("/api/console/canned", response_model=CannedOut, status_code=201, responses={409: {}})
+async def create_canned(body: CannedIn, user: CurrentAdmin, store: StoreDep) -> CannedOut:
+    try:
+        return CannedOut(**vars(await store.create_canned(body.shortcut, body.title, body.body, user.id)))
+    except DuplicateShortcut:
+        raise HTTPException(409, f"the shortcut /{body.shortcut} is taken") from None
+
+
+@router.delete("/api/console/canned/{canned_id}", status_code=204, responses={404: {}})
+async def delete_canned(canned_id: int, user: CurrentAdmin, store: StoreDep) -> Response:
+    if not await store.delete_canned(canned_id):
+        raise HTTPException(404, f"canned reply {canned_id} not found")
+    return Response(status_code=204)
+
+
+# ----------------------------------------------------------------------------- article search
+class ArticleHitOut(BaseModel):
+    id: str
+    title: str
+    snippet: str
+    url: str
+    score: float | None
+
+
+@router.get("/api/console/articles", response_model=list[ArticleHitOut])
+async def search_articles(user: CurrentAgent, knowledge: KnowledgeDep,
+                          q: str = Query(default="", max_length=300)) -> list[ArticleHitOut]:
+    """Published articles matching `q` (semantic search over the live index), best first."""
+    kb = knowledge.kb
+    q = q.strip()
+    if not q:
+        return [ArticleHitOut(id=a.id, title=a.title, snippet=(a.chunks[0] if a.chunks else "")[:240], url=a.url,
+                              score=None) for a in sorted(kb.articles.values(), key=lambda a: a.title)][:20]
+    result = await asyncio.to_thread(kb.search, q, 8)
+    needle = q.lower()
+    titled = [a for a in kb.articles.values() if needle in a.title.lower()]
+    hits = [ArticleHitOut(id=a.id, title=a.title, snippet=(a.chunks[0] if a.chunks else "")[:240], url=a.url,
+                          score=1.0) for a in titled]
+    seen = {h.id for h in hits}
+    hits += [ArticleHitOut(id=c.article_id, title=c.title, snippet=c.snippet[:240], url=c.url,
+                           score=round(c.score, 3)) for c in result.candidates if c.article_id not in seen]
+    return hits[:8]
+
+
+# ----------------------------------------------------------------------------- history
+class HistoryRow(BaseModel):
+    id: int
+    conversation_id: str
+    status: str
+    reason: str
+    agent_id: int | None
+    agent_name: str | None
+    queued_at: datetime
+    resolved_at: datetime | None
+    rating: int | None
+    customer: str | None
+    last_message: str
+
+
+def _customer_label(contact: dict[str, Any]) -> str | None:
+    return contact.get("name") or contact.get("email") or contact.get("user_id") or None
+
+
+@router.get("/api/console/history", response_model=list[HistoryRow])
+async def history(user: CurrentAgent, store: StoreDep,
+                  q: str | None = Query(default=None, max_length=200),
+                  status_: Literal["queued", "assigned", "resolved", "bot"] | None = Query(default=None, alias="status"),
+                  reason: Literal[REASONS] | None = None,  # type: ignore[valid-type]
+                  agent_id: int | None = Query(default=None, ge=1),
+                  date_from: date | None = None, date_to: date | None = None,
+                  limit: int = Query(default=100, ge=1, le=500)) -> list[HistoryRow]:
+    """Cases newest first. `q` searches every message and note and the customer's identity;
+    dates are inclusive days (UTC)."""
+    since = datetime.combine(date_from, time.min, timezone.utc) if date_from else None
+    until = datetime.combine(date_to + timedelta(days=1), time.min, timezone.utc) if date_to else None
+    rows = await store.search_cases(text=(q or "").strip() or None, status=status_, reason=reason, agent_id=agent_id,
+                                    since=since, until=until, limit=limit)
+    return [HistoryRow(id=r.case_id, conversation_id=r.conversation_id, status=r.status, reason=r.reason,
+                       agent_id=r.agent_id, agent_name=r.agent_name, queued_at=r.queued_at, resolved_at=r.resolved_at,
+                       rating=r.rating, customer=_customer_label(r.contact), last_message=r.last_message)
+            for r in rows]
+
+
+def _who(event: Event) -> str:
+    if event.sender in ("agent",):
+        return str((event.data.get("agent") or {}).get("name") or "Agent")
+    return event.sender.capitalize()
+
+
+@router.get("/api/console/cases/{case_id}/export", responses={404: {}})
+async def export_case(case_id: int, user: CurrentAgent, store: StoreDep,
+                      format: Literal["json", "txt"] = "json") -> Response:
+    """The case's full transcript for agents (notes included and marked), as JSON or readable text."""
+    case = await store.get_case(case_id)
+    if case is None:
+        raise HTTPException(404, f"case {case_id} not found")
+    conv = await store.get_conversation(case.conversation_id)
+    events = await store.events_after(case.conversation_id, 0, include_internal=True)
+    filename = f"parley-case-{case.id}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"}
+    if format == "json":
+        body = {"case": case_summary(case), "contact": conv.contact if conv else {},
+                "events": [{"seq": e.seq, "kind": e.kind, "sender": e.sender, "visibility": e.visibility,
+                            "author": _who(e), "text": e.text, "created_at": e.created_at.isoformat(),
+                            "data": {k: v for k, v in e.data.items() if k != "decision"}} for e in events]}
+        return Response(json.dumps(body, indent=2, ensure_ascii=False), media_type="application/json",
+                        headers=headers)
+    lines = [f"Parley case #{case.id} ({case.status}), conversation {case.conversation_id}",
+             f"Escalated: {case.queued_at:%Y-%m-%d %H:%M} UTC, reason: {case.reason.replace('_', ' ')}"]
+    if conv and _customer_label(conv.contact):
+        lines.append(f"Customer: {_customer_label(conv.contact)}")
+    if case.rating:
+        lines.append(f"Rating: {case.rating}/5" + (f" \"{case.rating_comment}\"" if case.rating_comment else ""))
+    lines.append("")
+    for e in events:
+        stamp = f"[{e.created_at:%Y-%m-%d %H:%M:%S}]"
+        if e.kind == "note":
+            lines.append(f"{stamp} (internal note) {_who(e)}: {e.text}")
+        elif e.kind in ("message", "handoff"):
+            lines.append(f"{stamp} {_who(e)}: {e.text}")
+        elif e.kind == "feedback":
+            lines.append(f"{stamp} Customer marked answer #{e.data.get('seq')} "
+                         f"{'helpful' if e.data.get('helpful') else 'not helpful'}")
+        elif e.kind == "rating":
+            lines.append(f"{stamp} Customer rated {e.data.get('score')}/5" + (f": {e.text}" if e.text else ""))
+    return PlainTextResponse("\n".join(lines) + "\n", headers=headers)

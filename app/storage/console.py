@@ -1,0 +1,172 @@
+"""Store queries the agent console needs: canned replies, case history search, who is on duty.
+
+A mixin that `SqlStore` inherits, so the console's reads live next to its pages, not in the core store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.storage import tables as t
+
+
+def _tz(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class CannedReply:
+    id: int
+    shortcut: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A case as the history list shows it."""
+
+    case_id: int
+    conversation_id: str
+    status: str
+    reason: str
+    agent_id: int | None
+    agent_name: str | None
+    queued_at: datetime
+    resolved_at: datetime | None
+    rating: int | None
+    contact: dict[str, Any]
+    last_message: str
+
+
+@dataclass(frozen=True)
+class AssignedCase:
+    """An assigned case with what the time-out rules need."""
+
+    case_id: int
+    conversation_id: str
+    agent_id: int
+    assigned_at: datetime
+    presence: str | None
+    last_seen: datetime | None
+    last_customer_at: datetime | None
+    last_agent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AgentOnDuty:
+    id: int
+    name: str
+    email: str
+    role: str
+    capacity: int
+    presence: str
+    last_seen: datetime | None
+    active_cases: int
+
+
+class DuplicateShortcut(Exception):
+    pass
+
+
+class ConsoleQueries:
+    engine: AsyncEngine
+
+    # ------------------------------------------------------------------ canned replies
+    async def list_canned(self) -> list[CannedReply]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(t.canned_replies).order_by(t.canned_replies.c.shortcut))).all()
+        return [CannedReply(r.id, r.shortcut, r.title, r.body) for r in rows]
+
+    async def create_canned(self, shortcut: str, title: str, body: str, user_id: int | None) -> CannedReply:
+        try:
+            async with self.engine.begin() as conn:
+                row = (await conn.execute(t.canned_replies.insert().values(
+                    shortcut=shortcut, title=title, body=body, created_by=user_id,
+                    created_at=datetime.now(timezone.utc)).returning(t.canned_replies))).one()
+        except IntegrityError:
+            raise DuplicateShortcut(shortcut) from None
+        return CannedReply(row.id, row.shortcut, row.title, row.body)
+
+    async def delete_canned(self, canned_id: int) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(t.canned_replies.delete().where(t.canned_replies.c.id == canned_id))
+        return bool(result.rowcount)
+
+    # ------------------------------------------------------------------ history
+    async def search_cases(self, text: str | None = None, status: str | None = None, reason: str | None = None,
+                           agent_id: int | None = None, since: datetime | None = None,
+                           until: datetime | None = None, limit: int = 100) -> list[CaseRow]:
+        """Cases newest first, filtered; `text` matches any message or note of the conversation or the contact."""
+        c, conv, ev, u = t.cases, t.conversations, t.events, t.users
+        query = sa.select(c, conv.c.contact, u.c.name.label("agent_name")).join(
+            conv, conv.c.id == c.c.conversation_id).outerjoin(u, u.c.id == c.c.agent_id)
+        if status:
+            query = query.where(c.c.status == status)
+        if reason:
+            query = query.where(c.c.reason == reason)
+        if agent_id is not None:
+            query = query.where(c.c.agent_id == agent_id)
+        if since is not None:
+            query = query.where(c.c.queued_at >= since)
+        if until is not None:
+            query = query.where(c.c.queued_at < until)
+        if text:
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(sa.or_(
+                sa.exists().where(ev.c.conversation_id == c.c.conversation_id,
+                                  ev.c.text.ilike(pattern, escape="\\")),
+                sa.cast(conv.c.contact, sa.Text).ilike(pattern, escape="\\"),
+                c.c.conversation_id == text))
+        query = query.order_by(c.c.queued_at.desc(), c.c.id.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            out = []
+            for r in rows:
+                last = (await conn.execute(sa.select(ev.c.text).where(
+                    ev.c.conversation_id == r.conversation_id, ev.c.sender == "customer",
+                    ev.c.kind == "message").order_by(ev.c.seq.desc()).limit(1))).scalar_one_or_none()
+                out.append(CaseRow(r.id, r.conversation_id, r.status, r.reason, r.agent_id, r.agent_name,
+                                   _tz(r.queued_at), _tz(r.resolved_at), r.rating, dict(r.contact),  # type: ignore[arg-type]
+                                   last or ""))
+        return out
+
+    # ------------------------------------------------------------------ duty: presence and load
+    async def agents_on_duty(self) -> list[AgentOnDuty]:
+        """Active agents and admins with their presence and number of assigned cases."""
+        load = sa.select(t.cases.c.agent_id, sa.func.count().label("n")).where(
+            t.cases.c.status == "assigned").group_by(t.cases.c.agent_id).subquery()
+        query = sa.select(t.users, t.presence.c.status.label("presence"), t.presence.c.last_seen,
+                          sa.func.coalesce(load.c.n, 0).label("active_cases")).outerjoin(
+            t.presence, t.presence.c.user_id == t.users.c.id).outerjoin(load, load.c.agent_id == t.users.c.id).where(
+            t.users.c.active.is_(True),
+            t.users.c.role.in_(("agent", "admin"))).order_by(t.users.c.name)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [AgentOnDuty(r.id, r.name, r.email, r.role, r.capacity, r.presence or "offline", _tz(r.last_seen),
+                            int(r.active_cases)) for r in rows]
+
+    async def assigned_cases(self) -> list[AssignedCase]:
+        """Every assigned case with its agent's presence and the last customer and agent message times."""
+        c, ev, p = t.cases, t.events, t.presence
+        last_customer = sa.select(sa.func.max(ev.c.created_at)).where(
+            ev.c.conversation_id == c.c.conversation_id, ev.c.sender == "customer",
+            ev.c.kind == "message").scalar_subquery()
+        last_agent = sa.select(sa.func.max(ev.c.created_at)).where(
+            ev.c.conversation_id == c.c.conversation_id, ev.c.sender == "agent",
+            ev.c.kind == "message").scalar_subquery()
+        query = sa.select(c.c.id, c.c.conversation_id, c.c.agent_id, c.c.assigned_at, p.c.status, p.c.last_seen,
+                          last_customer.label("last_customer"), last_agent.label("last_agent")).outerjoin(
+            p, p.c.user_id == c.c.agent_id).where(c.c.status == "assigned", c.c.agent_id.is_not(None))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [AssignedCase(r.id, r.conversation_id, r.agent_id, _tz(r.assigned_at), r.status,  # type: ignore[arg-type]
+                             _tz(r.last_seen), _tz(r.last_customer), _tz(r.last_agent)) for r in rows]
