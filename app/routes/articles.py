@@ -1,4 +1,4 @@
-"""Articles: the editors' REST API and the public article page that bot answers link to."""
+"""The public article page that bot answers link to. (The editors' article API is app/routes/editor.py.)"""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 from markdown_it import MarkdownIt
 
-from app.deps import CurrentEditor, StoreDep
-from app.schemas import ArticleOut
-from app.storage.records import Article
+from app.deps import StoreDep
 
 router = APIRouter(tags=["articles"])
 # html=False: raw HTML in an article is shown as text; markdown-it refuses javascript:/vbscript: links.
@@ -19,24 +17,6 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("
 
 def render_markdown(body: str) -> str:
     return _markdown.render(body)
-
-
-def _out(a: Article) -> ArticleOut:
-    return ArticleOut(id=a.id, title=a.title, category=a.category, body=a.body, questions=a.questions, tags=a.tags,
-                      status=a.status, version=a.version, updated_at=a.updated_at)
-
-
-@router.get("/api/articles", response_model=list[ArticleOut])
-async def list_articles(user: CurrentEditor, store: StoreDep, status: str | None = None) -> list[ArticleOut]:
-    return [_out(a) for a in await store.list_articles(status=status)]
-
-
-@router.get("/api/articles/{article_id}", response_model=ArticleOut, responses={404: {}})
-async def get_article(article_id: str, user: CurrentEditor, store: StoreDep) -> ArticleOut:
-    article = await store.get_article(article_id)
-    if article is None:
-        raise HTTPException(404, f"article {article_id} not found")
-    return _out(article)
 
 
 @router.get("/kb/{article_id}", response_class=HTMLResponse, responses={404: {}})

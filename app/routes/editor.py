@@ -1,0 +1,556 @@
+"""The editors' article API (/api/articles) and the editor pages.
+
+Every write goes through KnowledgeRuntime.save_draft, so it is stored as a new version, the live
+index follows, and every other process is told (`kb_changed`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import io
+import tempfile
+import time
+import zipfile
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.deps import CurrentEditor, DeskDep, KnowledgeDep, StoreDep
+from app.routes.articles import render_markdown
+from app.storage.records import Article, ArticleVersion
+from bot import ConversationContext, respond
+from knowledge_base.chunking import article_entries
+from knowledge_base.models import ARTICLE_ID_RE, ArticleDraft, Candidate, ImportProblem, ImportResult, SearchResult, slugify
+from knowledge_base.service import SNIPPET_CHARS
+
+router = APIRouter(tags=["articles"])
+UI = Path(__file__).resolve().parents[1] / "ui" / "editor"
+Status = Literal["draft", "published", "archived"]
+IMPORT_FORMATS = ("markdown", "csv", "zendesk", "rasa")
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+# ----------------------------------------------------------------------------- wire models
+class ArticleOut(BaseModel):
+    id: str
+    title: str
+    category: str | None
+    body: str
+    questions: list[str]
+    tags: list[str]
+    status: str
+    version: int
+    updated_at: datetime
+    updated_by: int | None = None
+
+    @classmethod
+    def of(cls, a: Article) -> "ArticleOut":
+        return cls(id=a.id, title=a.title, category=a.category, body=a.body, questions=a.questions, tags=a.tags,
+                   status=a.status, version=a.version, updated_at=a.updated_at, updated_by=a.updated_by)
+
+
+class ArticleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(default=None, pattern=ARTICLE_ID_RE.pattern, description="Defaults to a slug of the title.")
+    title: str = Field(min_length=1, max_length=300)
+    body: str = Field(default="", max_length=200_000)
+    category: str | None = Field(default=None, max_length=120)
+    questions: list[str] = Field(default_factory=list, max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    status: Status = "draft"
+
+
+class ArticleUpdate(BaseModel):
+    """PUT sends every field; PATCH only the ones that change. `base_version` refuses a stale save (409)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    body: str | None = Field(default=None, max_length=200_000)
+    category: str | None = Field(default=None, max_length=120)
+    questions: list[str] | None = Field(default=None, max_length=200)
+    tags: list[str] | None = Field(default=None, max_length=50)
+    status: Status | None = None
+    base_version: int | None = None
+
+
+class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Status
+
+
+class VersionOut(BaseModel):
+    version: int
+    title: str
+    category: str | None
+    body: str
+    questions: list[str]
+    tags: list[str]
+    status: str
+    author_id: int | None
+    author: str | None
+    created_at: datetime
+    changed: list[str]
+
+
+class FieldDiff(BaseModel):
+    field: str
+    before: Any
+    after: Any
+    lines: list[str] = Field(default_factory=list, description="unified diff lines for text fields")
+
+
+class DiffOut(BaseModel):
+    article_id: str
+    from_version: int
+    to_version: int
+    changes: list[FieldDiff]
+
+
+class CategoryOut(BaseModel):
+    name: str
+    articles: int
+
+
+class DraftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = None
+    title: str = Field(min_length=1, max_length=300)
+    body: str = Field(default="", max_length=200_000)
+    questions: list[str] = Field(default_factory=list, max_length=200)
+
+
+class TryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=4000)
+    draft: DraftIn | None = Field(default=None, description="Answer as if this draft were published too "
+                                  "(replacing the article with the same id).")
+    lang: str = Field(default="en", max_length=8)
+
+
+class TryCandidate(BaseModel):
+    article_id: str
+    title: str
+    score: float
+    draft: bool = False
+
+
+class TryOut(BaseModel):
+    action: str
+    reason: str | None
+    text: str
+    confidence: float
+    article_id: str | None
+    article_title: str | None
+    candidates: list[TryCandidate]
+    suggestions: list[TryCandidate]
+    against: Literal["published", "draft"]
+    ms: float
+
+
+class RenderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    body: str = Field(max_length=200_000)
+
+
+class ImportItem(BaseModel):
+    id: str
+    title: str
+    outcome: str
+
+
+class ImportReport(BaseModel):
+    created: list[ImportItem]
+    updated: list[ImportItem]
+    unchanged: list[ImportItem]
+    skipped: list[str]
+    rejected: bool = Field(description="true when nothing could be read from the upload")
+
+
+# ----------------------------------------------------------------------------- helpers
+async def _article_or_404(store: Any, article_id: str) -> Article:
+    article = await store.get_article(article_id)
+    if article is None:
+        raise HTTPException(404, f"article {article_id} not found")
+    return article
+
+
+def _draft_of(a: Article | ArticleVersion, article_id: str, **changes: Any) -> ArticleDraft:
+    values = dict(id=article_id, title=a.title, body=a.body, category=a.category, questions=tuple(a.questions),
+                  tags=tuple(a.tags), status=a.status)
+    values.update({k: v for k, v in changes.items() if v is not None})
+    values["questions"] = tuple(q.strip() for q in values["questions"] if str(q).strip())
+    values["tags"] = tuple(dict.fromkeys(t.strip() for t in values["tags"] if str(t).strip()))
+    if values.get("category") is not None:
+        values["category"] = str(values["category"]).strip() or None
+    try:
+        return ArticleDraft(**values)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+FIELDS = ("title", "category", "body", "questions", "tags", "status")
+
+
+def _changed(before: ArticleVersion | None, after: ArticleVersion) -> list[str]:
+    if before is None:
+        return ["created"]
+    return [f for f in FIELDS if getattr(before, f) != getattr(after, f)]
+
+
+def diff_versions(a: ArticleVersion, b: ArticleVersion) -> list[FieldDiff]:
+    out = []
+    for f in FIELDS:
+        before, after = getattr(a, f), getattr(b, f)
+        if before == after:
+            continue
+        lines: list[str] = []
+        if f in ("body", "questions", "tags", "title"):
+            to_lines = (lambda v: v.splitlines()) if isinstance(before, str) else (lambda v: list(v))
+            lines = list(difflib.unified_diff(to_lines(before or ""), to_lines(after or ""),
+                                              f"v{a.version}", f"v{b.version}", lineterm="", n=2))[2:]
+        out.append(FieldDiff(field=f, before=before, after=after, lines=lines))
+    return out
+
+
+class DraftOverlay:
+    """The live knowledge base plus one unpublished draft, for "try it" (read-only, nothing stored).
+
+    The query is embedded once; the draft's entries are scored against it directly and merged with
+    the live index's hits (the live copy of the same article is left out).
+    """
+
+    def __init__(self, kb: Any, draft: DraftIn, chunk_words: int) -> None:
+        self.kb = kb
+        self.article_id = draft.id or slugify(draft.title)
+        self.title = draft.title
+        self.body = draft.body
+        entries = article_entries(self.article_id, draft.title, draft.body, draft.questions, chunk_words)
+        self.entries = entries
+        self.vectors = kb.embedder.encode([e.text for e in entries])
+
+    def search(self, text: str, k: int = 5) -> SearchResult:
+        t0 = time.perf_counter()
+        vector = self.kb.embedder.encode([text])[0]
+        t1 = time.perf_counter()
+        candidates = []
+        for hit in self.kb.index.search_articles(vector, k=k + 1):
+            if hit.article_id == self.article_id:
+                continue
+            chunk = hit.best.position if hit.best.kind == "chunk" else (hit.best_chunk.position if hit.best_chunk else 0)
+            cand = self.kb.candidate(hit.article_id, hit.score, chunk)
+            if cand is not None:
+                candidates.append(cand)
+        scores = self.vectors @ vector
+        best = int(np.argmax(scores))
+        chunks = [i for i, e in enumerate(self.entries) if e.kind == "chunk"]
+        snippet_entry = self.entries[best] if self.entries[best].kind == "chunk" else (
+            self.entries[max(chunks, key=lambda i: scores[i])] if chunks else self.entries[0])
+        snippet = snippet_entry.text.split(". ", 1)[-1] if snippet_entry.kind == "chunk" else self.title
+        candidates.append(Candidate(self.article_id, self.title, float(scores[best]), snippet[:SNIPPET_CHARS],
+                                    self.kb.url_prefix + self.article_id))
+        candidates.sort(key=lambda c: c.score, reverse=True)
+        return SearchResult(candidates[:k], {"embed": (t1 - t0) * 1000, "search": (time.perf_counter() - t1) * 1000})
+
+    def candidate(self, article_id: str, score: float = 1.0, chunk: int = 0) -> Candidate | None:
+        if article_id == self.article_id:
+            return Candidate(self.article_id, self.title, score, self.body[:SNIPPET_CHARS], self.kb.url_prefix + article_id)
+        return self.kb.candidate(article_id, score, chunk)  # type: ignore[no-any-return]
+
+
+def _try_out(decision: Any, draft_id: str | None, against: str, ms: float) -> TryOut:
+    def cands(items: Any) -> list[TryCandidate]:
+        return [TryCandidate(article_id=c.article_id, title=c.title, score=round(c.score, 4),
+                             draft=c.article_id == draft_id) for c in items]
+
+    return TryOut(action=decision.action, reason=decision.reason, text=decision.text,
+                  confidence=round(decision.confidence, 4),
+                  article_id=decision.article.article_id if decision.article else None,
+                  article_title=decision.article.title if decision.article else None,
+                  candidates=cands(decision.candidates), suggestions=cands(decision.suggestions),
+                  against=against, ms=round(ms, 1))  # type: ignore[arg-type]
+
+
+def read_upload(fmt: str, filename: str, data: bytes, mapping: dict[str, str] | None) -> ImportResult:
+    """Parse an uploaded file (or a .zip of a folder) with the same readers as `parley kb import`."""
+    from knowledge_base.formats.csv_format import load_csv
+    from knowledge_base.formats.markdown import load_markdown_folder
+    from knowledge_base.formats.zendesk import load_zendesk
+
+    name = Path(filename or f"upload.{fmt}").name
+    with tempfile.TemporaryDirectory(prefix="parley-import-") as tmp:
+        root = Path(tmp)
+        if name.lower().endswith(".zip"):
+            try:
+                with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                    for member in zf.infolist():
+                        target = (root / member.filename).resolve()
+                        if not str(target).startswith(str(root.resolve())):
+                            return ImportResult(problems=[ImportProblem(name, None, f"unsafe path {member.filename!r} in the zip")])
+                    zf.extractall(root)
+            except zipfile.BadZipFile:
+                return ImportResult(problems=[ImportProblem(name, None, "not a valid zip file")])
+            target = root
+        else:
+            target = root / name
+            target.write_bytes(data)
+        if fmt == "markdown":
+            result = load_markdown_folder(target)
+        elif fmt == "csv":
+            result = load_csv(target, mapping)
+        elif fmt == "zendesk":
+            result = load_zendesk(target)
+        else:
+            from knowledge_base.formats.rasa import load_rasa_project
+
+            result = load_rasa_project(target)
+        prefix = str(root) + "/"
+        result.problems = [ImportProblem(p.source.replace(prefix, ""), p.line, p.message) for p in result.problems]
+        result.drafts = [replace(d, source=(d.source or "").replace(prefix, "")) for d in result.drafts]
+        return result
+
+
+# ----------------------------------------------------------------------------- reads
+@router.get("/api/articles", response_model=list[ArticleOut])
+async def list_articles(user: CurrentEditor, store: StoreDep, status: Status | None = None,
+                        category: str | None = None, tag: str | None = None,
+                        q: str | None = Query(default=None, description="words in the title or body")) -> list[ArticleOut]:
+    """Articles of every status (editors only: drafts are never public)."""
+    articles = await store.list_articles(status=status)
+    if category:
+        articles = [a for a in articles if (a.category or "") == category]
+    if tag:
+        articles = [a for a in articles if tag in a.tags]
+    if q:
+        words = q.lower().split()
+        articles = [a for a in articles if all(w in f"{a.title} {a.body} {' '.join(a.questions)}".lower() for w in words)]
+    return [ArticleOut.of(a) for a in articles]
+
+
+@router.get("/api/articles/categories", response_model=list[CategoryOut])
+async def list_categories(user: CurrentEditor, store: StoreDep) -> list[CategoryOut]:
+    counts: dict[str, int] = {}
+    for a in await store.list_articles():
+        if a.category:
+            counts[a.category] = counts.get(a.category, 0) + 1
+    return [CategoryOut(name=k, articles=v) for k, v in sorted(counts.items())]
+
+
+@router.get("/api/articles/export", response_class=Response,
+            responses={200: {"content": {"application/zip": {}}, "description": "Markdown files with YAML front matter"}})
+async def export_articles(user: CurrentEditor, store: StoreDep) -> Response:
+    """The whole knowledge base as a zip of Markdown files with front matter (re-importable as is)."""
+    from knowledge_base.formats.markdown import render_markdown_article
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for a in await store.list_articles():
+            zf.writestr(f"{a.id}.md", render_markdown_article(_draft_of(a, a.id)))
+    return Response(buf.getvalue(), media_type="application/zip",
+                    headers={"Content-Disposition": 'attachment; filename="parley-knowledge-base.zip"'})
+
+
+@router.get("/api/articles/{article_id}", response_model=ArticleOut, responses={404: {}})
+async def get_article(article_id: str, user: CurrentEditor, store: StoreDep) -> ArticleOut:
+    return ArticleOut.of(await _article_or_404(store, article_id))
+
+
+@router.get("/api/articles/{article_id}/versions", response_model=list[VersionOut], responses={404: {}})
+async def list_versions(article_id: str, user: CurrentEditor, store: StoreDep) -> list[VersionOut]:
+    """Every saved version, newest first, with its author and the fields it changed."""
+    await _article_or_404(store, article_id)
+    versions = await store.article_versions(article_id)
+    names = await store.user_names()
+    out = []
+    for i, v in enumerate(versions):
+        out.append(VersionOut(version=v.version, title=v.title, category=v.category, body=v.body, questions=v.questions,
+                              tags=v.tags, status=v.status, author_id=v.author_id,
+                              author=names.get(v.author_id) if v.author_id else None, created_at=v.created_at,
+                              changed=_changed(versions[i - 1] if i else None, v)))
+    return out[::-1]
+
+
+@router.get("/api/articles/{article_id}/diff", response_model=DiffOut, responses={404: {}})
+async def diff(article_id: str, user: CurrentEditor, store: StoreDep,
+               from_version: int = Query(alias="from"), to_version: int | None = Query(default=None, alias="to")) -> DiffOut:
+    """What changed between two versions (`to` defaults to the current one)."""
+    versions = {v.version: v for v in await store.article_versions(article_id)}
+    if not versions:
+        raise HTTPException(404, f"article {article_id} not found")
+    to_version = to_version or max(versions)
+    if from_version not in versions or to_version not in versions:
+        raise HTTPException(404, "no such version")
+    return DiffOut(article_id=article_id, from_version=from_version, to_version=to_version,
+                   changes=diff_versions(versions[from_version], versions[to_version]))
+
+
+# ----------------------------------------------------------------------------- writes
+@router.post("/api/articles", response_model=ArticleOut, status_code=201, responses={409: {}, 422: {}})
+async def create_article(body: ArticleCreate, user: CurrentEditor, store: StoreDep, knowledge: KnowledgeDep) -> ArticleOut:
+    article_id = body.id or slugify(body.title)
+    if await store.get_article(article_id) is not None:
+        raise HTTPException(409, f"an article with id {article_id!r} already exists")
+    draft = _draft_of(_blank(), article_id, title=body.title, body=body.body, category=body.category,
+                      questions=body.questions, tags=body.tags, status=body.status)
+    article, _ = await knowledge.save_draft(draft, user.id)
+    return ArticleOut.of(article)
+
+
+def _blank() -> Any:
+    class Blank:
+        title = "untitled"
+        body = ""
+        category = None
+        questions: list[str] = []
+        tags: list[str] = []
+        status = "draft"
+
+    return Blank()
+
+
+async def _update(article_id: str, body: ArticleUpdate, user: Any, store: Any, knowledge: Any, full: bool) -> ArticleOut:
+    current = await _article_or_404(store, article_id)
+    if body.base_version is not None and body.base_version != current.version:
+        raise HTTPException(409, f"the article changed since version {body.base_version} (now version "
+                                 f"{current.version}); reload before saving")
+    if full and (body.title is None or body.body is None):
+        raise HTTPException(422, "PUT needs title and body; use PATCH to change some fields")
+    changes = body.model_dump(exclude={"base_version"}, exclude_unset=not full)
+    if full:
+        changes = {k: (v if v is not None else ([] if k in ("questions", "tags") else v)) for k, v in changes.items()}
+        changes["status"] = body.status or current.status
+    draft = _draft_of(current, article_id, **{k: v for k, v in changes.items() if k != "category"})
+    if "category" in changes:
+        draft = replace(draft, category=(changes["category"] or "").strip() or None)
+    article, _ = await knowledge.save_draft(draft, user.id)
+    return ArticleOut.of(article)
+
+
+@router.put("/api/articles/{article_id}", response_model=ArticleOut, responses={404: {}, 409: {}})
+async def put_article(article_id: str, body: ArticleUpdate, user: CurrentEditor, store: StoreDep,
+                      knowledge: KnowledgeDep) -> ArticleOut:
+    return await _update(article_id, body, user, store, knowledge, full=True)
+
+
+@router.patch("/api/articles/{article_id}", response_model=ArticleOut, responses={404: {}, 409: {}})
+async def patch_article(article_id: str, body: ArticleUpdate, user: CurrentEditor, store: StoreDep,
+                        knowledge: KnowledgeDep) -> ArticleOut:
+    return await _update(article_id, body, user, store, knowledge, full=False)
+
+
+@router.post("/api/articles/{article_id}/status", response_model=ArticleOut, responses={404: {}})
+async def set_status(article_id: str, body: StatusIn, user: CurrentEditor, store: StoreDep,
+                     knowledge: KnowledgeDep) -> ArticleOut:
+    """draft → published → archived (any move is allowed; each is a version). Publishing makes the
+    article answerable in every process; archiving removes it from the bot."""
+    current = await _article_or_404(store, article_id)
+    article, _ = await knowledge.save_draft(_draft_of(current, article_id, status=body.status), user.id)
+    return ArticleOut.of(article)
+
+
+@router.post("/api/articles/{article_id}/publish", response_model=ArticleOut, responses={404: {}})
+async def publish(article_id: str, user: CurrentEditor, store: StoreDep, knowledge: KnowledgeDep) -> ArticleOut:
+    return await set_status(article_id, StatusIn(status="published"), user, store, knowledge)
+
+
+@router.post("/api/articles/{article_id}/archive", response_model=ArticleOut, responses={404: {}})
+async def archive(article_id: str, user: CurrentEditor, store: StoreDep, knowledge: KnowledgeDep) -> ArticleOut:
+    return await set_status(article_id, StatusIn(status="archived"), user, store, knowledge)
+
+
+@router.post("/api/articles/{article_id}/versions/{version}/restore", response_model=ArticleOut, responses={404: {}})
+async def restore(article_id: str, version: int, user: CurrentEditor, store: StoreDep,
+                  knowledge: KnowledgeDep) -> ArticleOut:
+    """Make the article what it was in `version` (content and status), as a new version."""
+    await _article_or_404(store, article_id)
+    old = next((v for v in await store.article_versions(article_id) if v.version == version), None)
+    if old is None:
+        raise HTTPException(404, f"article {article_id} has no version {version}")
+    article, _ = await knowledge.save_draft(_draft_of(old, article_id), user.id)
+    return ArticleOut.of(article)
+
+
+@router.post("/api/articles/import", response_model=ImportReport, responses={413: {}, 422: {}},
+             openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": {
+                 "schema": {"type": "string", "format": "binary"}}},
+                 "description": "The file itself (.md, .csv, .json, or a .zip of a folder) as the request body."}})
+async def import_articles(request: Request, user: CurrentEditor, knowledge: KnowledgeDep,
+                          format: Literal["markdown", "csv", "zendesk", "rasa"] = Query(...),
+                          filename: str = Query(..., max_length=255),
+                          map: str | None = Query(default=None, description="csv: field=Column,field=Column"),
+                          status: Status | None = Query(default=None, description="override every article's status")
+                          ) -> ImportReport:
+    """Idempotent import (re-importing updates, never duplicates): reports created, updated,
+    unchanged and skipped (with file and line). A malformed file is rejected and nothing stored changes."""
+    data = await request.body()
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise HTTPException(413, "the upload is larger than 20 MB")
+    try:
+        from knowledge_base.formats.csv_format import CsvMapping
+
+        mapping = CsvMapping.parse(map).columns if format == "csv" else None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    result = await asyncio.to_thread(read_upload, format, filename, data, mapping)
+    report = ImportReport(created=[], updated=[], unchanged=[], skipped=[str(p) for p in result.problems],
+                          rejected=not result.drafts and bool(result.problems))
+    for draft in result.drafts:
+        if status:
+            draft = replace(draft, status=status)
+        article, outcome = await knowledge.save_draft(draft, user.id)
+        getattr(report, outcome).append(ImportItem(id=article.id, title=article.title, outcome=outcome))
+    return report
+
+
+# ----------------------------------------------------------------------------- try it, preview
+@router.post("/api/articles/try", response_model=TryOut)
+async def try_it(body: TryIn, user: CurrentEditor, desk: DeskDep, knowledge: KnowledgeDep) -> TryOut:
+    """What the bot would answer to a first message: against the published articles, or with `draft`
+    as if it were published. Stores nothing."""
+    started = time.perf_counter()
+    kb: Any = desk.kb
+    draft_id = None
+    if body.draft is not None:
+        kb = await asyncio.to_thread(DraftOverlay, desk.kb, body.draft, knowledge.chunk_words)
+        draft_id = kb.article_id
+    decision = await asyncio.to_thread(respond, body.text, ConversationContext(lang=body.lang), kb, desk.bot_config)
+    return _try_out(decision, draft_id, "draft" if body.draft else "published", (time.perf_counter() - started) * 1000)
+
+
+@router.post("/api/articles/render")
+async def render(body: RenderIn, user: CurrentEditor) -> dict[str, str]:
+    """Markdown to HTML exactly as the public article page renders it (raw HTML is shown as text)."""
+    return {"html": render_markdown(body.body)}
+
+
+# ----------------------------------------------------------------------------- pages
+def page(name: str) -> HTMLResponse:
+    html = (UI / name).read_text(encoding="utf-8")
+    return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                                       "style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+                                       "Cache-Control": "no-store"})
+
+
+@router.get("/editor", include_in_schema=False)
+async def editor_page() -> HTMLResponse:
+    return page("editor.html")
+
+
+@router.get("/editor/", include_in_schema=False)
+async def editor_slash() -> RedirectResponse:
+    return RedirectResponse("/editor")
+
+
+@router.get("/editor/static/{name}", include_in_schema=False)
+async def editor_static(name: str) -> Response:
+    kinds = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+    path = (UI / name).resolve()
+    if path.parent != UI.resolve() or path.suffix not in kinds or not path.is_file():
+        raise HTTPException(404, "not found")
+    return Response(path.read_bytes(), media_type=kinds[path.suffix], headers={"Cache-Control": "no-cache"})
