@@ -210,7 +210,7 @@ def test_editor_cannot_use_the_console_and_logout_ends_the_session(chromium: Any
         assert response is not None and response.status == 403
         assert "needs the agent or admin role" in page.inner_text("h1")
 
-        page.request.post(live_server.base_url + "/api/auth/logout")
+        page.request.post(live_server.base_url + "/api/auth/logout", headers={"X-Requested-With": "test"})
         page.goto(live_server.base_url + "/login")
         page.fill("#email", "admin@parley.local")
         page.fill("#password", "parley-demo")

@@ -49,7 +49,7 @@
     return contact.name || contact.email || (contact.user_id ? "User " + contact.user_id : "Visitor " + String(fallbackId || "").slice(-4));
   }
   async function api(path, opts) {
-    const r = await fetch(path, Object.assign({credentials: "same-origin", headers: {"Content-Type": "application/json"}}, opts || {}));
+    const r = await fetch(path, Object.assign({credentials: "same-origin", headers: {"Content-Type": "application/json", "X-Requested-With": "parley-console"}}, opts || {}));
     if (r.status === 401) { location.assign("/login"); throw new Error("signed out"); }
     const body = r.status === 204 ? null : await r.json().catch(() => null);
     if (!r.ok) throw new Error((body && body.detail) || ("request failed: " + r.status));
