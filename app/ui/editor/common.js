@@ -3,7 +3,7 @@
 const Parley = (() => {
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   async function api(path, opts = {}) {
-    const init = { credentials: "same-origin", ...opts, headers: { ...(opts.headers || {}) } };
+    const init = { credentials: "same-origin", ...opts, headers: { "X-Requested-With": "parley-editor", ...(opts.headers || {}) } };
     if (opts.json !== undefined) { init.body = JSON.stringify(opts.json); init.headers["Content-Type"] = "application/json"; delete init.json; }
     const r = await fetch(path, init);
     if (r.status === 401) { showLogin(); throw new Error("not logged in"); }
@@ -40,7 +40,7 @@ const Parley = (() => {
     }
     document.querySelector("#app").hidden = false;
     document.querySelector(".who span").textContent = me.name;
-    document.querySelector(".who button").onclick = async () => { await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin" }); location.reload(); };
+    document.querySelector(".who button").onclick = async () => { await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin", headers: { "X-Requested-With": "parley-editor" } }); location.reload(); };
     main(me);
   }
   const when = (iso) => new Date(iso).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });

@@ -192,7 +192,7 @@
       const bar = m.querySelector(".progress"); bar.hidden = false; const fill = bar.querySelector("i");
       // Upload progress through XHR (fetch has no upload progress); the server then stores and indexes.
       const xhr = new XMLHttpRequest();
-      xhr.open("POST", "/api/articles/import?" + params); xhr.withCredentials = true;
+      xhr.open("POST", "/api/articles/import?" + params); xhr.withCredentials = true; xhr.setRequestHeader("X-Requested-With", "parley-editor");
       xhr.upload.onprogress = (e) => { if (e.lengthComputable) fill.style.width = Math.round(60 * e.loaded / e.total) + "%"; };
       xhr.onload = async () => {
         fill.style.width = "100%";

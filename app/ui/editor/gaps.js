@@ -26,7 +26,7 @@
     const days = $("#days").value, threshold = $("#threshold").value;
     const [gaps, arts] = await Promise.all([api(`/api/gaps?days=${days}&threshold=${threshold}&abandon_minutes=10`), api("/api/articles")]);
     articles = arts;
-    $("#summary").textContent = `${gaps.total} questions in ${gaps.clusters.length} groups`;
+    $("#summary").textContent = `${gaps.total} question${gaps.total === 1 ? "" : "s"} in ${gaps.clusters.length} group${gaps.clusters.length === 1 ? "" : "s"}`;
     const options = articles.filter((a) => a.status !== "archived").map((a) => `<option value="${esc(a.id)}">${esc(a.title)}</option>`).join("");
     $("#gaps").innerHTML = gaps.clusters.length ? gaps.clusters.map((c, i) => `
       <article class="gap" data-i="${i}">
