@@ -20,6 +20,9 @@ db_cli = typer.Typer(help="Database migrations.", no_args_is_help=True)
 cli.add_typer(kb_cli, name="kb")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(db_cli, name="db")
+privacy_cli = typer.Typer(help="Privacy requests: export or erase one contact; purge old conversations.",
+                          no_args_is_help=True)
+cli.add_typer(privacy_cli, name="privacy")
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "knowledge_base" / "demo"
 
@@ -45,7 +48,10 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
         typer.echo("more than one worker needs DATABASE_URL on PostgreSQL and REDIS_URL", err=True)
         raise typer.Exit(2)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from app.logging import log_config
+
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level,
+                log_config=log_config(log_level, settings.log_format), access_log=False,
                 ws_max_size=settings.max_frame_bytes, ws_ping_interval=20, ws_ping_timeout=20,
                 timeout_graceful_shutdown=10, proxy_headers=True)
 
@@ -240,6 +246,71 @@ def demo() -> None:
     count = asyncio.run(_with_runtime(run))
     typer.echo(f"demo ready: {count} articles; log in as agent@parley.local / editor@parley.local / "
                "admin@parley.local with password parley-demo")
+
+
+async def _with_store(fn: Any) -> Any:
+    from app.storage.migrations import upgrade_database
+    from app.storage.sql import SqlStore
+
+    settings = _settings()
+    await upgrade_database(settings.database_url)
+    store = SqlStore.from_url(settings.database_url)
+    broker: Any = None
+    if settings.redis_url:  # running servers close the sockets of erased conversations
+        from app.realtime.redis import RedisBroker
+
+        broker = RedisBroker(settings.redis_url, settings.redis_prefix)
+        await broker.start()
+    try:
+        return await fn(settings, store, broker)
+    finally:
+        if broker is not None:
+            await broker.close()
+        await store.close()
+
+
+@privacy_cli.command("export")
+def privacy_export(contact: str = typer.Argument(..., help="The contact's email or the site's user_id."),
+                   out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout.")) -> None:
+    """Export everything stored about one contact as JSON."""
+    import json
+
+    from app import privacy
+
+    data = asyncio.run(_with_store(lambda settings, store, broker: privacy.export_contact(store, contact)))
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"exported {len(data['conversations'])} conversations to {out}", err=True)
+    else:
+        typer.echo(text)
+    if not data["conversations"]:
+        raise typer.Exit(1)
+
+
+@privacy_cli.command("erase")
+def privacy_erase(contact: str = typer.Argument(..., help="The contact's email or the site's user_id."),
+                  yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation.")) -> None:
+    """Erase one contact completely: conversations, events, cases and derived data."""
+    from app import privacy
+
+    if not yes:
+        typer.confirm(f"Erase everything stored about {contact}?", abort=True)
+    result = asyncio.run(_with_store(lambda settings, store, broker: privacy.erase_contact(settings, store, contact, broker)))
+    typer.echo(f"erased {result['conversations']} conversations, {result['events']} events, {result['cases']} cases")
+
+
+@privacy_cli.command("purge")
+def privacy_purge(days: Optional[int] = typer.Option(None, min=1, help="Override PARLEY_RETENTION_DAYS.")) -> None:
+    """Delete conversations untouched for the retention period (PARLEY_RETENTION_DAYS)."""
+    from app import privacy
+
+    result = asyncio.run(_with_store(lambda settings, store, broker: privacy.purge(settings, store, days, broker)))
+    if not result["retention_days"]:
+        typer.echo("retention is off (PARLEY_RETENTION_DAYS=0); nothing purged")
+        return
+    typer.echo(f"purged {result['conversations']} conversations older than {result['retention_days']} days "
+               f"({result['events']} events, {result['cases']} cases)")
 
 
 def main() -> None:

@@ -60,6 +60,20 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=4000, ge=1, le=100_000, description="Longest message text accepted.")
     max_frame_bytes: int = Field(default=65_536, ge=1024, le=10_000_000, description="Larger websocket frames are closed with 1009.")
     messages_per_minute: int = Field(default=60, ge=1, description="Per customer session.")
+    ip_messages_per_minute: int = Field(default=300, ge=1, description="Customer messages per client IP, over all its conversations.")
+    conversations_per_minute: int = Field(default=30, ge=1, description="New conversations per client IP; more are closed with 1008.")
+    require_widget_key: bool = Field(default=False, description="Refuse /ws/chat handshakes without a widget `key`, so every "
+                                     "customer socket is origin-checked (the demo leaves this off).")
+    idle_timeout_seconds: int = Field(default=1800, ge=0, description="A customer socket that sends no frame for this long is "
+                                      "closed with 1000 `idle timeout` (0 = never).")
+
+    # --- privacy and operations
+    retention_days: int = Field(default=0, ge=0, description="Conversations untouched for this many days are deleted by the "
+                                "purge job (0 = keep forever).")
+    purge_interval_seconds: float = Field(default=3600, gt=0, description="How often the server runs the retention purge.")
+    log_format: Literal["json", "text"] = Field(default="json", description="json: one JSON object per log line, with "
+                                                "request and conversation ids; text: plain lines.")
+
 
     # --- auth
     token_ttl_hours: float = Field(default=12, gt=0, description="Agent/editor session lifetime.")

@@ -11,11 +11,12 @@ import hashlib
 import secrets
 import time
 import weakref
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from app.config import Settings
+from app.metrics import Metrics
 from app.realtime.base import Broker
 from app.storage.records import Case, Conversation, Event, Transition, User
 from app.storage.sql import Conflict, NotFound, SqlStore
@@ -54,21 +55,6 @@ class DeskError(Exception):
         super().__init__(detail)
         self.code = code
         self.detail = detail
-
-
-@dataclass
-class Metrics:
-    """Counters the /metrics endpoint exposes."""
-
-    messages: int = 0
-    decisions: dict[str, int] | None = None
-    escalations: dict[str, int] | None = None
-    decision_ms: list[float] | None = None
-
-    def __post_init__(self) -> None:
-        self.decisions = {}
-        self.escalations = {}
-        self.decision_ms = []
 
 
 class Desk:
@@ -128,7 +114,7 @@ class Desk:
                 conversation_id, "message", "customer", text, client_msg_id=client_msg_id)
             if not created:
                 return [event]
-            self.metrics.messages += 1
+            self.metrics.message()
             await self.publish(event)
             conv = await self._conversation(conversation_id)
             if conv.status == Owner.QUEUED.value:
@@ -177,13 +163,9 @@ class Desk:
         return (self.settings.public_url.rstrip("/") + url) if self.settings.public_url else url
 
     def _count(self, decision: Decision, ms: float) -> None:
-        assert self.metrics.decisions is not None and self.metrics.decision_ms is not None
-        self.metrics.decisions[decision.action] = self.metrics.decisions.get(decision.action, 0) + 1
-        self.metrics.decision_ms.append(ms)
-        del self.metrics.decision_ms[:-2000]
+        self.metrics.decision(decision.action, ms / 1000)
 
     async def _escalate(self, conv: Conversation, reason: str, decision: Decision | None = None) -> Transition:
-        assert self.metrics.escalations is not None
         online = len(await self.store.online_agents())
         events = await self.store.events_after(conv.id, 0)
         customer_texts = [e.text for e in events if e.sender == "customer" and e.kind == "message"]
@@ -210,7 +192,7 @@ class Desk:
             transition = await self.store.escalate(conv.id, reason, packet, render)
         except Conflict as exc:
             raise DeskError(exc.code, exc.detail) from None
-        self.metrics.escalations[reason] = self.metrics.escalations.get(reason, 0) + 1
+        self.metrics.escalation(reason)
         await self.store.update_conversation(conv.id, bot_state=dict(conv.bot_state, failures=0, suggestions=[]))
         await self.publish(transition.event)
         await self.publish_case(transition.case)
@@ -348,7 +330,7 @@ class Desk:
                 conversation_id, "message", "agent", text, client_msg_id=client_msg_id,
                 data={"agent": {"name": agent.name, "id": agent.id}})
         if created:
-            self.metrics.messages += 1
+            self.metrics.message()
             await self.store.mark_first_reply(case.id)
             await self.publish(event)
         return event

@@ -16,6 +16,8 @@ from app.storage.records import User
 from app.storage.sql import SqlStore
 
 SESSION_COOKIE = "parley_session"
+CSRF_HEADER = "X-Requested-With"  # any value; browsers cannot send it cross-site without a CORS preflight
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass
@@ -62,7 +64,19 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
+def check_csrf(request: Request) -> None:
+    """A state-changing request authenticated by the session cookie must carry `X-Requested-With`.
+
+    Bearer-token requests are exempt: a browser never adds an Authorization header on its own.
+    """
+    if request.method in SAFE_METHODS or request.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    if request.cookies.get(SESSION_COOKIE) and not request.headers.get(CSRF_HEADER):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"cookie-authenticated requests must send the {CSRF_HEADER} header")
+
+
 async def _current_user(request: Request, store: StoreDep) -> User:
+    check_csrf(request)
     user = await user_for_token(store, bearer_token(request))
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not logged in or the session expired",

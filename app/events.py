@@ -167,6 +167,11 @@ def _parse(raw: str, adapter: TypeAdapter[Any], known: tuple[str, ...]) -> Any:
         data = json.loads(raw)
     except (ValueError, RecursionError):
         raise FrameError("invalid_json", "the frame is not valid JSON") from None
+    if "\\u" in raw:  # escapes may decode to lone surrogates, which no database can store
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except (UnicodeEncodeError, RecursionError):
+            raise FrameError("invalid_json", "the frame contains invalid unicode escapes") from None
     if not isinstance(data, dict):
         raise FrameError("invalid_frame", "a frame must be a JSON object with a \"type\"")
     ref = data.get("ref") if isinstance(data.get("ref"), str) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ from app.storage.sql import SqlStore
 from knowledge_base.embedder import Embedder, load_embedder
 
 log = logging.getLogger("parley")
-OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "analytics")
+OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "analytics", "privacy")
 
 
 def make_broker(settings: Settings) -> Broker:
@@ -54,11 +55,22 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         assigner = Assigner(settings, store, desk)
         assigner.start()
         app.state.assigner = assigner
+        from app.privacy import RetentionJob
+        from app.ratelimit import CustomerLimits
+        from app.shutdown import SocketRegistry
+
+        app.state.limits = CustomerLimits(settings)
+        app.state.sockets = SocketRegistry(desk.metrics)
+        app.state.sockets.install(asyncio.get_running_loop())
+        retention = RetentionJob(settings, store, broker, desk.metrics)
+        retention.start()
         log.info("parley ready: %d published articles, database %s, broker %s", len(knowledge.kb.articles),
                  settings.database_url.split("://")[0], "redis" if settings.redis_url else "in-process")
         try:
             yield
         finally:
+            app.state.sockets.uninstall()
+            await retention.stop()
             await assigner.stop()
             await knowledge.stop()
             await broker.close()
@@ -67,6 +79,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app = FastAPI(title="Parley", version="0.1.0", lifespan=lifespan,
                   description="Customer-service chat desk: a knowledge-base bot with a live human handoff. "
                               "The websocket protocol is documented in docs/protocol.md.")
+
+    from app.logging import RequestContext
+
+    app.add_middleware(RequestContext)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -33,6 +33,8 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
         "PARLEY_DATA_DIR": str(data_dir),
         "PARLEY_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/parley.db",
         "PARLEY_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
+        "PARLEY_CONVERSATIONS_PER_MINUTE": "100000",  # every test client shares 127.0.0.1
+        "PARLEY_IP_MESSAGES_PER_MINUTE": "100000",
         "HF_HUB_OFFLINE": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         "TOKENIZERS_PARALLELISM": "false",

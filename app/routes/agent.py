@@ -188,6 +188,7 @@ async def agent_socket(ws: WebSocket) -> None:
         await ws.close(1008, "only agents and admins may use the agent socket")
         return
     session = AgentSession(ws, services, user)
+    ws.app.state.sockets.add(ws, "agent")
     await session.sub.add(AGENTS_CHANNEL)
     tasks = [asyncio.create_task(session.writer()), asyncio.create_task(session.queue_pusher()),
              asyncio.create_task(session.heartbeat())]
@@ -204,6 +205,7 @@ async def agent_socket(ws: WebSocket) -> None:
         if ws.application_state == WebSocketState.CONNECTED:
             await ws.close(1011, "internal error")
     finally:
+        ws.app.state.sockets.discard(ws)
         for task in tasks:
             task.cancel()
         await session.sub.close()

@@ -7,7 +7,6 @@ import hmac
 import hashlib
 import json
 import logging
-import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, WebSocket
@@ -17,6 +16,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from app import events as ev
 from app.conversation import QUEUE_CHANNEL, DeskError, conversation_channel, event_from_wire
 from app.deps import Services, StoreDep, DeskDep
+from app.logging import bind_conversation
 from app.storage.records import Conversation, Event
 from handoff.audience import customer_may_see
 
@@ -28,23 +28,8 @@ TOO_BIG = 1009
 INTERNAL = 1011
 
 
-class RateLimiter:
-    """A token bucket: `per_minute` messages, refilled continuously."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.capacity = float(per_minute)
-        self.tokens = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.updated = time.monotonic()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
+def client_ip(ws: WebSocket) -> str:
+    return ws.client.host if ws.client else "unknown"
 
 
 def origin_allowed(origin: str | None, allowed: list[str], own_host: str | None) -> bool:
@@ -69,7 +54,8 @@ class CustomerSession:
         self.status = conv.status
         self.last_seq = 0
         self.sub = services.broker.subscription()
-        self.limiter = RateLimiter(services.settings.messages_per_minute)
+        self.limits = ws.app.state.limits  # app.ratelimit.CustomerLimits: per session and per IP
+        self.ip = client_ip(ws)
         self.last_queue: dict[str, Any] | None = None
         self._send_lock = asyncio.Lock()
 
@@ -125,12 +111,19 @@ class CustomerSession:
                 await self.send({"type": "typing", "sender": message["sender"], "active": bool(message.get("active"))})
             elif kind == "queue_changed" and self.status == "queued":
                 await self.push_queue_status()
+            elif kind == "erased":  # privacy erasure or retention purge: nothing is left to talk about
+                async with self._send_lock:
+                    if self.ws.application_state == WebSocketState.CONNECTED:
+                        await self.ws.close(POLICY, "conversation erased")
+                return
 
     async def handle(self, frame: Any) -> None:
         settings = self.services.settings
         if isinstance(frame, ev.CustomerMessage):
             text = ev.check_text(frame.text, settings.max_message_chars)
-            if not self.limiter.allow():
+            refused = await self.limits.hit_message(self.conv.id, self.ip)
+            if refused:
+                self.desk.metrics.rate_limited.labels(f"{refused}_messages").inc()
                 raise ev.FrameError("rate_limited", "too many messages; slow down")
             await self.send({"type": "typing", "sender": "bot", "active": True}) if self.status == "bot" else None
             for event in await self.desk.receive_customer_message(self.conv.id, text, frame.client_msg_id, frame.article_id):
@@ -172,8 +165,13 @@ class CustomerSession:
 
     async def reader(self) -> None:
         limit = self.services.settings.max_frame_bytes
+        idle = self.services.settings.idle_timeout_seconds or None
         while True:
-            message = await self.ws.receive()
+            try:
+                message = await asyncio.wait_for(self.ws.receive(), idle)
+            except asyncio.TimeoutError:
+                await self.ws.close(1000, "idle timeout")
+                return
             if message["type"] == "websocket.disconnect":
                 return
             raw = message.get("text")
@@ -203,6 +201,9 @@ async def chat_socket(ws: WebSocket) -> None:
     lang = (params.get("lang") or "en")[:8]
     await ws.accept()
     try:
+        if site_key is None and services.settings.require_widget_key:
+            await ws.close(POLICY, "a widget key is required")
+            return
         if site_key is not None:
             site = await services.store.get_site(site_key)
             if site is None or not origin_allowed(ws.headers.get("origin"), site.allowed_origins, ws.headers.get("host")):
@@ -216,7 +217,14 @@ async def chat_socket(ws: WebSocket) -> None:
                 await ws.close(POLICY, "invalid token")
                 return
         else:
+            if not await ws.app.state.limits.hit_new_conversation(client_ip(ws)):
+                desk.metrics.rate_limited.labels("ip_conversations").inc()
+                await ws.close(POLICY, "too many new conversations; try again in a minute")
+                return
             conv, token = await desk.start_conversation(lang, site_key)
+        bind_conversation(conv.id)
+        log.info("customer socket open", extra={"resumed": resumed, "site_key": site_key})
+        ws.app.state.sockets.add(ws, "chat")
         session = CustomerSession(ws, services, conv, token)
         await session.sub.add(conversation_channel(conv.id), QUEUE_CHANNEL)
         writer = asyncio.create_task(session.writer())
@@ -232,6 +240,8 @@ async def chat_socket(ws: WebSocket) -> None:
                 await session.push_queue_status()
             await session.reader()
         finally:
+            ws.app.state.sockets.discard(ws)
+            log.info("customer socket closed")
             writer.cancel()
             await session.sub.close()
     except WebSocketDisconnect:

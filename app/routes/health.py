@@ -30,19 +30,10 @@ async def readyz(services: ServicesDep) -> Response:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(services: ServicesDep) -> str:
-    m = services.desk.metrics
-    lines = ["# TYPE parley_messages_total counter", f"parley_messages_total {m.messages}",
-             "# TYPE parley_decisions_total counter"]
-    lines += [f'parley_decisions_total{{action="{k}"}} {v}' for k, v in sorted((m.decisions or {}).items())]
-    lines.append("# TYPE parley_escalations_total counter")
-    lines += [f'parley_escalations_total{{reason="{k}"}} {v}' for k, v in sorted((m.escalations or {}).items())]
+async def metrics(services: ServicesDep) -> Response:
+    """Prometheus exposition format (see app/metrics.py for the list and the multi-process note)."""
+    from app.metrics import CONTENT_TYPE_LATEST
+
     queue = await services.store.queue()
-    lines += ["# TYPE parley_queue_length gauge", f"parley_queue_length {len(queue)}"]
-    samples = sorted(m.decision_ms or [])
-    if samples:
-        lines.append("# TYPE parley_decision_ms summary")
-        for q in (0.5, 0.95, 0.99):
-            lines.append(f'parley_decision_ms{{quantile="{q}"}} {samples[min(len(samples) - 1, int(q * len(samples)))]:.3f}')
-    lines.append(f"parley_index_articles {len(services.knowledge.kb.articles)}")
-    return "\n".join(lines) + "\n"
+    body = services.desk.metrics.render(len(queue), len(services.knowledge.kb.articles))
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

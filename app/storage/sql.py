@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from app.storage import tables as t
 from app.storage.editor import EditorQueries
 from app.storage.console import ConsoleQueries
+from app.storage.privacy import PrivacyQueries
 from app.storage.records import (
     Article, ArticleVersion, Case, Conversation, Event, QueueItem, Site, Transition, User,
 )
@@ -97,7 +98,7 @@ def _case(row: Any) -> Case:
                 _tz(row.resolved_at), row.rating, row.rating_comment, row.contact_email)
 
 
-class SqlStore(ConsoleQueries, EditorQueries):
+class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries):
     """The Store protocol (app.storage.base.Store) over SQLAlchemy Core."""
 
     def __init__(self, engine: AsyncEngine) -> None:
