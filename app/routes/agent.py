@@ -99,16 +99,17 @@ class AgentSession:
         if conv is None:
             raise DeskError("not_found", f"conversation {conversation_id} not found")
         case = await self.services.store.get_case(conv.current_case_id) if conv.current_case_id else None
+        # Under the send lock from subscribing to sending the transcript: a live event that arrives
+        # meanwhile waits, then is skipped (already in the transcript) instead of being sent twice.
         async with self._send_lock:
-            self.opened[conversation_id] = last_seq
-        await self.sub.add(conversation_channel(conversation_id))
-        events = await self.desk.transcript(conversation_id, last_seq, include_internal=True)
-        async with self._send_lock:
+            await self.sub.add(conversation_channel(conversation_id))
+            events = await self.desk.transcript(conversation_id, last_seq, include_internal=True)
             self.opened[conversation_id] = max([last_seq, *[e.seq for e in events]])
-        await self.send({"type": "transcript", "conversation_id": conversation_id, "ref": ref,
-                         "status": conv.status, "contact": conv.contact,
-                         "case": case_summary(case) if case else None,
-                         "events": [ev.agent_event_frame(e)["event"] for e in events]})
+            if self.ws.application_state == WebSocketState.CONNECTED:
+                await self.ws.send_text(json.dumps({
+                    "type": "transcript", "conversation_id": conversation_id, "ref": ref,
+                    "status": conv.status, "contact": conv.contact, "case": case_summary(case) if case else None,
+                    "events": [ev.agent_event_frame(e)["event"] for e in events]}, default=str))
 
     async def handle(self, frame: Any) -> dict[str, Any]:
         limit = self.services.settings.max_message_chars
@@ -188,6 +189,7 @@ async def agent_socket(ws: WebSocket) -> None:
         await ws.close(1008, "only agents and admins may use the agent socket")
         return
     session = AgentSession(ws, services, user)
+    await session.send({"type": "hello", "agent": UserPublic.of(user).model_dump()})  # always the first frame
     ws.app.state.sockets.add(ws, "agent")
     await session.sub.add(AGENTS_CHANNEL)
     tasks = [asyncio.create_task(session.writer()), asyncio.create_task(session.queue_pusher()),
@@ -195,7 +197,6 @@ async def agent_socket(ws: WebSocket) -> None:
     try:
         await services.store.set_presence(user.id, "online")
         await services.broker.publish(AGENTS_CHANNEL, {"type": "queue_changed"})
-        await session.send({"type": "hello", "agent": UserPublic.of(user).model_dump()})
         await session.send_queue()
         await session.reader()
     except WebSocketDisconnect:
