@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     )
     max_failures: int = Field(default=2, ge=1, le=10, description="Unhelpful answers before escalating.")
 
+    # --- bot backend: Parley's own, or an external Rasa assistant (see "Using Parley with Rasa")
+    bot_backend: Literal["parley", "rasa"] = Field(default="parley", description="Which bot answers customers.")
+    rasa_url: str = Field(default="http://127.0.0.1:5005", description="Rasa server started with `rasa run --enable-api`.")
+    rasa_token: str | None = Field(default=None, description="Rasa's --auth-token, if it has one.")
+    rasa_handoff_intents: str = Field(default="human_handoff", description="Comma-separated Rasa intents that escalate to a person.")
+    rasa_confidence_threshold: float = Field(default=0.5, ge=0, le=1, description="Below this Rasa intent confidence, escalate (low_confidence).")
+    rasa_timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="Per request to Rasa; when Rasa is unreachable Parley's own bot answers.")
+
     # --- limits
     max_message_chars: int = Field(default=4000, ge=1, le=100_000, description="Longest message text accepted.")
     max_frame_bytes: int = Field(default=65_536, ge=1024, le=10_000_000, description="Larger websocket frames are closed with 1009.")
@@ -73,7 +81,6 @@ class Settings(BaseSettings):
     purge_interval_seconds: float = Field(default=3600, gt=0, description="How often the server runs the retention purge.")
     log_format: Literal["json", "text"] = Field(default="json", description="json: one JSON object per log line, with "
                                                 "request and conversation ids; text: plain lines.")
-
 
     # --- auth
     token_ttl_hours: float = Field(default=12, gt=0, description="Agent/editor session lifetime.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import secrets
 import time
 import weakref
@@ -26,6 +27,7 @@ from handoff.audience import customer_may_see
 from handoff.queue import estimated_wait_seconds
 from handoff.state import Action, Owner
 
+log = logging.getLogger("parley.conversation")
 AGENTS_CHANNEL = "agents"
 QUEUE_CHANNEL = "queue"
 
@@ -67,6 +69,15 @@ class Desk:
             answer_threshold=settings.answer_threshold, clarify_margin=settings.clarify_margin,
             out_of_scope_threshold=settings.out_of_scope_threshold, max_failures=settings.max_failures,
         )
+        self.rasa: Any = None
+        if settings.bot_backend == "rasa":
+            from bot.rasa_backend import RasaConfig
+            from bot.rasa_client import RasaClient
+
+            self.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, token=settings.rasa_token)
+            self.rasa_config = RasaConfig(
+                handoff_intents=tuple(i.strip() for i in settings.rasa_handoff_intents.split(",") if i.strip()),
+                confidence_threshold=settings.rasa_confidence_threshold)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.metrics = Metrics()
 
@@ -133,7 +144,7 @@ class Desk:
             last_suggestions=tuple((s["article_id"], s["title"]) for s in state.get("suggestions", [])),
         )
         started = time.perf_counter()
-        decision: Decision = await asyncio.to_thread(respond, text, context, self.kb, self.bot_config, article_id)
+        decision = await self._decide(conv, text, context, article_id)
         self._count(decision, (time.perf_counter() - started) * 1000)
         if decision.action == "escalate":
             transition = await self._escalate(conv, decision.reason or "low_confidence", decision)
@@ -158,6 +169,22 @@ class Desk:
         await self.store.update_conversation(conv.id, bot_state=new_state)
         await self.publish(event)
         return [event]
+
+    async def _decide(self, conv: Conversation, text: str, context: ConversationContext,
+                      article_id: str | None) -> Decision:
+        if self.rasa is not None:
+            from bot.rasa_backend import rasa_respond
+            from bot.rasa_client import RasaError
+
+            try:
+                return await rasa_respond(text, context, self.rasa, self.rasa_config, self.bot_config, conv.id)
+            except RasaError as exc:  # Rasa down or broken: Parley's own bot answers meanwhile
+                log.warning("rasa failed (%s); Parley's bot answers conversation %s", exc, conv.id)
+        return await asyncio.to_thread(respond, text, context, self.kb, self.bot_config, article_id)
+
+    async def close(self) -> None:
+        if self.rasa is not None:
+            await self.rasa.aclose()
 
     def _article_url(self, url: str) -> str:
         return (self.settings.public_url.rstrip("/") + url) if self.settings.public_url else url

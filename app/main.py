@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             await retention.stop()
             await assigner.stop()
             await knowledge.stop()
+            await desk.close()
             await broker.close()
             await store.close()
 

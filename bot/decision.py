@@ -87,6 +87,24 @@ def choose(candidates: list[Candidate], config: BotConfig) -> tuple[str, str | N
     return "answer", None, (top,)
 
 
+def conversation_rules(text: str, context: ConversationContext, config: BotConfig,
+                       smalltalk: bool = True) -> Decision | None:
+    """Parley's own rules, before any retrieval (shared by every bot backend): a request for a
+    person, frustration, "that didn't help" after an answer, and small talk."""
+    started = time.perf_counter()
+    if intents.is_human_request(text):
+        return escalate("customer_request", timings={"policy": _ms(started)})
+    if intents.is_frustrated(text):
+        return escalate("frustration", timings={"policy": _ms(started)})
+    if context.last_action == "answer" and intents.is_not_helpful(text):
+        if context.consecutive_failures + 1 >= config.max_failures or len(text.split()) <= 6:
+            return escalate("repeated_failure", timings={"policy": _ms(started)})
+    kind = intents.smalltalk_kind(text) if smalltalk else None
+    if kind:
+        return Decision("smalltalk", say(kind, context.lang), 1.0, timings_ms={"policy": _ms(started)})
+    return None
+
+
 def respond(
     text: str, context: ConversationContext, kb: Searcher, config: BotConfig, article_id: str | None = None
 ) -> Decision:
@@ -96,16 +114,9 @@ def respond(
     """
     started = time.perf_counter()
     lang = context.lang
-    if intents.is_human_request(text):
-        return escalate("customer_request", timings={"policy": _ms(started)})
-    if intents.is_frustrated(text):
-        return escalate("frustration", timings={"policy": _ms(started)})
-    if context.last_action == "answer" and intents.is_not_helpful(text):
-        if context.consecutive_failures + 1 >= config.max_failures or len(text.split()) <= 6:
-            return escalate("repeated_failure", timings={"policy": _ms(started)})
-    kind = intents.smalltalk_kind(text)
-    if kind:
-        return Decision("smalltalk", say(kind, lang), 1.0, timings_ms={"policy": _ms(started)})
+    early = conversation_rules(text, context, config)
+    if early is not None:
+        return early
 
     picked = _picked_suggestion(text, context, article_id)
     result = kb.search(intents.strip_greeting(text), k=max(5, config.max_clarify_options))

@@ -52,3 +52,18 @@ def editor_token(live_server: LiveServer) -> str:
 @pytest.fixture(scope="session")
 def admin_token(live_server: LiveServer) -> str:
     return live_server.login("admin@parley.local")
+
+
+@pytest.fixture(scope="session")
+def rasa_server() -> Iterator[str]:
+    """A real Rasa 3.6 server (its own Python 3.10 venv, cached) trained on tests/rasa_project."""
+    from tests import rasa_env
+
+    if rasa_env.find_python310() is None:
+        pytest.skip("no Python 3.10 interpreter found: Rasa 3.6 cannot be installed (set PARLEY_RASA_PYTHON)")
+    rasa_env.ensure_rasa_venv()
+    model = rasa_env.ensure_trained_model(Path(__file__).resolve().parent / "rasa_project")
+    port = rasa_env.free_port()
+    proc = rasa_env.start_rasa(model, port)
+    yield f"http://127.0.0.1:{port}"
+    rasa_env.stop_rasa(proc)
