@@ -248,6 +248,32 @@ def demo() -> None:
                "admin@parley.local with password parley-demo")
 
 
+@cli.command("eval")
+def eval_command(dataset: str = typer.Argument(..., help="clinc150, banking77 or helpdesk"),
+                 limit: Optional[int] = typer.Option(None, help="Score only N queries per split (a quick check)."),
+                 baselines: bool = typer.Option(True, help="Also run TF-IDF+LR and MiniLM 1-NN.")) -> None:
+    """Answer-quality benchmark on public data, with the production decision path."""
+    import json
+
+    from bench import answer_quality as aq
+    from bot import BotConfig
+    from knowledge_base.embedder import load_embedder
+
+    settings = _settings()
+    embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+    base = BotConfig(answer_threshold=settings.answer_threshold, clarify_margin=settings.clarify_margin,
+                     out_of_scope_threshold=settings.out_of_scope_threshold, max_failures=settings.max_failures)
+    runs = {"clinc150": lambda: aq.eval_clinc(embedder, base, limit, baselines),
+            "banking77": lambda: aq.eval_banking77(embedder, base, limit, baselines=baselines),
+            "helpdesk": lambda: aq.eval_helpdesk(embedder, base)}
+    if dataset not in runs:
+        raise typer.BadParameter(f"dataset must be one of {', '.join(runs)}")
+    report = runs[dataset]()
+    path = aq.save(report)
+    typer.echo(json.dumps({k: v for k, v in report.items() if k != "dataset"}, indent=2))
+    typer.echo(f"saved {path}")
+
+
 async def _with_store(fn: Any) -> Any:
     from app.storage.migrations import upgrade_database
     from app.storage.sql import SqlStore
