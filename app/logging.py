@@ -110,8 +110,9 @@ class RequestContext:
         finally:
             elapsed = time.perf_counter() - started
             route = _route(scope)
-            access_log.info("%s %s %s", scope["method"], scope["path"], status,
-                            extra={"method": scope["method"], "path": scope["path"], "status": status,
+            path = route if route != "unmatched" else scope["path"][:200]  # templates: no contact data in logs
+            access_log.info("%s %s %s", scope["method"], path, status,
+                            extra={"method": scope["method"], "path": path, "status": status,
                                    "duration_ms": round(elapsed * 1000, 2)})
             services = getattr(scope.get("app").state, "services", None) if scope.get("app") else None
             if services is not None:

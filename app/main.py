@@ -85,6 +85,11 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     app.add_middleware(RequestContext)
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # an id beyond the database's integer range names nothing (SQLite raises instead of matching)
+        return JSONResponse({"detail": "not found: a number is out of range"}, status_code=404)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors: list[dict[str, Any]] = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]

@@ -194,7 +194,7 @@ async def _addressed(store: Any, by_question: dict[str, list[Any]], questions: l
 async def get_gaps(user: CurrentEditor, store: StoreDep, knowledge: KnowledgeDep,
                    since: date | None = None, until: date | None = None, days: int = Query(default=30, ge=1, le=366),
                    threshold: float = Query(default=DEFAULT_THRESHOLD, ge=0.3, le=0.99),
-                   abandon_minutes: float = Query(default=30, ge=0, description="a clarify unanswered this long is abandoned")
+                   abandon_minutes: float = Query(default=30, ge=0, le=525_600, description="a clarify unanswered this long is abandoned")
                    ) -> GapsOut:
     """Unanswered questions grouped by meaning, most customers first."""
     start, end = period(since, until, days)
@@ -219,7 +219,9 @@ class GapQuestionsIn(BaseModel):
 async def draft_from_gap(body: GapDraftIn, user: CurrentEditor, store: StoreDep, knowledge: KnowledgeDep) -> ArticleOut:
     """A draft article prefilled from a cluster's questions (and the agent's reply, if there was one)."""
     questions = list(dict.fromkeys(q.strip() for q in body.questions if q.strip()))
-    title = (body.title or questions[0]).strip().rstrip("?").capitalize()
+    if not questions:
+        raise HTTPException(422, "questions: at least one non-blank question is needed")
+    title = ((body.title or "").strip() or questions[0]).rstrip("?").capitalize() or questions[0]
     article_id = slugify(title)
     n = 2
     while await store.get_article(article_id) is not None:
