@@ -84,4 +84,7 @@ class HashingEmbedder:
 def load_embedder(model: str, threads: int = 1) -> Embedder:
     if model == "hashing":
         return HashingEmbedder()
-    return SentenceTransformerEmbedder(model, threads=threads)
+    from knowledge_base.batching import BatchingEmbedder
+
+    # concurrent bot decisions share one model call (see knowledge_base/batching.py)
+    return BatchingEmbedder(SentenceTransformerEmbedder(model, threads=threads))
