@@ -37,6 +37,10 @@ services:
 test: install browser services
 	$(PY) -m pytest
 
+## Build the widget into widget/dist (optional: the server serves widget/src when dist is older) and check its size budget
+widget: install
+	$(PY) widget/build.py --check
+
 ## The slow benchmarks (numbers go to bench/results/ and the README)
 bench: install
 	$(PY) -m pytest -m benchmark -s

@@ -131,7 +131,13 @@ class Desk:
             if conv.status == Owner.QUEUED.value:
                 await self.broker.publish(AGENTS_CHANNEL, {"type": "queue_changed"})
             if conv.status == Owner.RESOLVED.value:
-                conv = await self.store.reopen(conversation_id) or conv
+                reopened = await self.store.reopen(conversation_id)
+                if reopened is not None:  # tell the customer the bot has the conversation again
+                    conv = reopened
+                    notice, _ = await self.store.append_event(
+                        conversation_id, "handoff", "system", say("handed_back", conv.lang),
+                        data={"status": "bot", "reason": "reopened"})
+                    await self.publish(notice)
             if conv.status != Owner.BOT.value:
                 return [event]  # a human owns (or will own) the chat: the bot stays silent
             return [event, *await self._bot_turn(conv, text, article_id)]

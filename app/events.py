@@ -179,11 +179,15 @@ def _parse(raw: str, adapter: TypeAdapter[Any], known: tuple[str, ...]) -> Any:
     if kind not in known:
         raise FrameError("unknown_type", f"unknown frame type {str(kind)[:40]!r}; expected one of {', '.join(known)}", ref)
     try:
-        return adapter.validate_python(data)
+        frame = adapter.validate_python(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
         raise FrameError("invalid_frame", f"{kind}: {where}: {first['msg']}", ref) from None
+    for name, value in vars(frame).items():  # ids and seqs must fit the database's integers
+        if isinstance(value, int) and not isinstance(value, bool) and not -2**31 < value < 2**31:
+            raise FrameError("invalid_frame", f"{kind}: {name}: number out of range", ref)
+    return frame
 
 
 def parse_customer_frame(raw: str) -> Any:
@@ -220,6 +224,7 @@ def event_frame(event: Event) -> dict[str, Any]:
             "type": "handoff", "seq": event.seq, "status": data.get("status"), "reason": data.get("reason"),
             "position": data.get("position"), "agent": data.get("agent"), "text": event.text,
             "availability": data.get("availability"), "estimated_wait_seconds": data.get("estimated_wait_seconds"),
+            "agents_online": data.get("agents_online"),
             "created_at": event.created_at.isoformat(),
         }
     frame: dict[str, Any] = {

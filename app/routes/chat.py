@@ -184,12 +184,15 @@ class CustomerSession:
             if len(raw) > limit:
                 await self.ws.close(TOO_BIG, "frame too big")
                 return
+            frame = None
             try:
-                await self.handle(ev.parse_customer_frame(raw))
-            except ev.FrameError as exc:
-                await self.send(ev.error_frame(exc.code, exc.detail))
-            except DeskError as exc:
-                await self.send(ev.error_frame(exc.code, exc.detail))
+                frame = ev.parse_customer_frame(raw)
+                await self.handle(frame)
+            except (ev.FrameError, DeskError) as exc:
+                error = ev.error_frame(exc.code, exc.detail)
+                if isinstance(frame, ev.CustomerMessage) and frame.client_msg_id:
+                    error["client_msg_id"] = frame.client_msg_id  # which queued message was refused
+                await self.send(error)
 
 
 @router.websocket("/ws/chat")
@@ -230,7 +233,8 @@ async def chat_socket(ws: WebSocket) -> None:
         writer = asyncio.create_task(session.writer())
         try:
             await session.send({"type": "session", "conversation_id": conv.id, "token": token, "resumed": resumed,
-                                "last_seq": conv.last_seq, "status": conv.status})
+                                "last_seq": conv.last_seq, "status": conv.status,
+                                "last_public_seq": await services.store.last_public_seq(conv.id)})
             last_seq = params.get("last_seq")
             if resumed and last_seq is not None and last_seq.isdigit():
                 await session.replay(int(last_seq))

@@ -389,6 +389,12 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries):
                 t.events.c.conversation_id == conversation_id, t.events.c.seq == seq))).first()
         return _event(row) if row else None
 
+    async def last_public_seq(self, conversation_id: str) -> int:
+        """The seq of the last event a customer can see (internal events also take seqs)."""
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.events.c.seq), 0)).where(
+                t.events.c.conversation_id == conversation_id, t.events.c.visibility == "public"))).scalar_one())
+
     async def events_after(self, conversation_id: str, after_seq: int = 0, include_internal: bool = False,
                            limit: int = 10_000) -> list[Event]:
         query = sa.select(t.events).where(t.events.c.conversation_id == conversation_id, t.events.c.seq > after_seq)

@@ -352,3 +352,30 @@ async def test_restart_keeps_the_conversation_and_resume_replays_what_was_missed
     texts = [e["text"] for e in r.json()["transcript"]]
     assert "how do I reset my password" in texts and "sent while you were away" in texts
     await back.close()
+
+
+async def test_writing_after_resolution_reopens_to_the_bot_with_a_notice(live_server: LiveServer, agent_token: str) -> None:
+    client, session = await customer(live_server)
+    await ask(client, "human please")
+    desk = await agent(live_server, agent_token)
+    case_id = (await live_cases(live_server, agent_token, session["conversation_id"]))["id"]
+    await desk.send({"type": "claim", "case_id": case_id, "ref": "c"})
+    await desk.wait_for(is_type("ack", ref="c"))
+    await desk.send({"type": "resolve", "case_id": case_id, "ref": "r"})
+    await client.wait_for(is_type("handoff", status="resolved"))
+    await client.send({"type": "message", "text": "one more thing: how do I reset my password", "client_msg_id": mid()})
+    notice = await client.wait_for(is_type("handoff", status="bot"))
+    assert notice["reason"] == "reopened" and notice["text"]
+    answer = await client.wait_for(lambda f: f.get("type") == "message" and f["sender"] == "bot")
+    assert answer["article"]["id"] == "reset-password" and answer["seq"] > notice["seq"]
+    await client.close()
+    await desk.close()
+
+
+async def test_a_refused_message_error_names_its_client_msg_id(live_server: LiveServer) -> None:
+    client, session = await customer(live_server)
+    assert session["last_public_seq"] == 0
+    await client.send({"type": "message", "text": "x" * 5000, "client_msg_id": "too-long-1"})
+    error = await client.wait_for(is_type("error"))
+    assert error["code"] == "text_too_long" and error["client_msg_id"] == "too-long-1"
+    await client.close()
