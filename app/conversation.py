@@ -12,6 +12,7 @@ import logging
 import secrets
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -114,15 +115,20 @@ class Desk:
         return await self.store.conversation_by_token(hash_token(token))
 
     async def receive_customer_message(self, conversation_id: str, text: str, client_msg_id: str | None,
-                                       article_id: str | None = None) -> list[Event]:
+                                       article_id: str | None = None,
+                                       on_stored: Callable[[Event], Awaitable[None]] | None = None) -> list[Event]:
         """Store the message, then let the bot answer if it owns the conversation.
 
-        Returns the new events in order (the customer's message first). A retried client_msg_id
-        returns just the stored message and does nothing else.
+        `on_stored` runs as soon as the message is committed, before anything that can be slow
+        (fan-out, the bot), so the sender's acknowledgement never waits on them. Returns the new
+        events in order (the customer's message first). A retried client_msg_id returns just the
+        stored message and does nothing else.
         """
         async with self._lock(conversation_id):
             event, created = await self.store.append_event(
                 conversation_id, "message", "customer", text, client_msg_id=client_msg_id)
+            if on_stored is not None:
+                await on_stored(event)
             if not created:
                 return [event]
             self.metrics.message()

@@ -6,6 +6,7 @@ across every server process. If Redis fails, limits fail open (logged): chat kee
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from limits import RateLimitItem, RateLimitItemPerMinute
@@ -35,7 +36,8 @@ class CustomerLimits:
 
     async def _hit(self, item: RateLimitItem, *keys: str) -> bool:
         try:
-            return await self.limiter.hit(item, *keys)
+            # Bounded: a Redis outage must not stall the customer's socket.
+            return await asyncio.wait_for(self.limiter.hit(item, *keys), 0.5)
         except Exception as exc:  # a limiter outage must not take chat down
             log.warning("rate limiter unavailable, allowing: %s", exc)
             return True

@@ -19,6 +19,7 @@ from app.realtime.base import RESYNC, LocalFanout, Subscription
 
 log = logging.getLogger("parley.realtime.redis")
 PREFIX = "parley:"
+PUBLISH_TIMEOUT = 1.0  # seconds
 
 
 class RedisBroker(LocalFanout):
@@ -56,8 +57,10 @@ class RedisBroker(LocalFanout):
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         try:
-            await self._redis.publish(self.prefix + channel, json.dumps(message, default=str))
-        except (RedisError, OSError) as exc:
+            # Bounded: while Redis is away a publish must not hold up the sender (the event is stored).
+            await asyncio.wait_for(self._redis.publish(self.prefix + channel, json.dumps(message, default=str)),
+                                   PUBLISH_TIMEOUT)
+        except (RedisError, OSError, asyncio.TimeoutError) as exc:
             # Stored already; subscribers will resync when Redis is back.
             log.warning("redis publish failed on %s: %s", channel, exc)
 

@@ -126,7 +126,8 @@ class CustomerSession:
                 self.desk.metrics.rate_limited.labels(f"{refused}_messages").inc()
                 raise ev.FrameError("rate_limited", "too many messages; slow down")
             await self.send({"type": "typing", "sender": "bot", "active": True}) if self.status == "bot" else None
-            for event in await self.desk.receive_customer_message(self.conv.id, text, frame.client_msg_id, frame.article_id):
+            for event in await self.desk.receive_customer_message(self.conv.id, text, frame.client_msg_id,
+                                                                  frame.article_id, on_stored=self.deliver):
                 await self.deliver(event)
             if self.status == "queued":
                 await self.push_queue_status()
@@ -230,8 +231,10 @@ async def chat_socket(ws: WebSocket) -> None:
         ws.app.state.sockets.add(ws, "chat")
         session = CustomerSession(ws, services, conv, token)
         await session.sub.add(conversation_channel(conv.id), QUEUE_CHANNEL)
-        writer = asyncio.create_task(session.writer())
+        writer: asyncio.Task[None] | None = None
         try:
+            # `session` is always the first frame: live events wait in the subscription until the
+            # writer starts, after the replay.
             await session.send({"type": "session", "conversation_id": conv.id, "token": token, "resumed": resumed,
                                 "last_seq": conv.last_seq, "status": conv.status,
                                 "last_public_seq": await services.store.last_public_seq(conv.id)})
@@ -240,13 +243,15 @@ async def chat_socket(ws: WebSocket) -> None:
                 await session.replay(int(last_seq))
             else:
                 session.last_seq = conv.last_seq if resumed else 0
+            writer = asyncio.create_task(session.writer())
             if conv.status == "queued":
                 await session.push_queue_status()
             await session.reader()
         finally:
             ws.app.state.sockets.discard(ws)
             log.info("customer socket closed")
-            writer.cancel()
+            if writer is not None:
+                writer.cancel()
             await session.sub.close()
     except WebSocketDisconnect:
         pass
