@@ -30,13 +30,14 @@ CHUNKER_VERSION = 2  # bump when chunking changes, so stored vectors are rebuilt
 
 
 class KnowledgeRuntime:
-    def __init__(self, store: SqlStore, broker: Broker, embedder: Embedder, index_dir: Path, chunk_words: int) -> None:
+    def __init__(self, store: SqlStore, broker: Broker, embedder: Embedder, index_dir: Path, chunk_words: int,
+                 aggregate_k: int = 1) -> None:
         self.store = store
         self.broker = broker
         self.embedder = embedder
         self.index_dir = index_dir
         self.chunk_words = chunk_words
-        self.kb = KnowledgeBase(embedder, chunk_words=chunk_words)
+        self.kb = KnowledgeBase(embedder, chunk_words=chunk_words, aggregate_k=aggregate_k)
         # Stored vectors are only reused by the same model and the same chunking.
         self.model_key = f"{embedder.name}#chunks-v{CHUNKER_VERSION}-{chunk_words}"
         self.applied_change = 0

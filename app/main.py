@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         broker = make_broker(settings)
         await broker.start()
         model = embedder or load_embedder(settings.embedding_model, settings.embedding_threads)
-        knowledge = KnowledgeRuntime(store, broker, model, settings.index_path, settings.chunk_words)
+        knowledge = KnowledgeRuntime(store, broker, model, settings.index_path, settings.chunk_words,
+                                     settings.aggregate_k)
         await knowledge.load()
         knowledge.start()
         desk = Desk(settings, store, broker, knowledge.kb)

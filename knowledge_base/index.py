@@ -20,6 +20,14 @@ class Hit:
     score: float
 
 
+def top_k_mean(scores: np.ndarray, k: int) -> float:
+    """The mean of the `k` highest scores (all of them when there are fewer): an article's score."""
+    if len(scores) == 0:
+        return 0.0
+    k = max(1, min(k, len(scores)))
+    return float(np.mean(np.partition(scores, len(scores) - k)[-k:]))
+
+
 @dataclass(frozen=True)
 class ArticleHit:
     """The best evidence for one article: its score and the entries that matched."""
@@ -41,6 +49,8 @@ class VectorIndex:
         self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._entries: dict[int, Entry] = {}
         self._by_article: dict[str, list[int]] = {}
+        self._vectors: dict[str, np.ndarray] = {}  # per article, rows in the order of _by_article
+        self._chunk_rows: dict[str, np.ndarray] = {}  # per article, which of those rows are body chunks
         self._next_id = 1
         self._lock = threading.RLock()
 
@@ -64,6 +74,8 @@ class VectorIndex:
             for entry_id, entry in zip(ids.tolist(), entries):
                 self._entries[entry_id] = entry
             self._by_article[article_id] = ids.tolist()
+            self._vectors[article_id] = vectors.copy()
+            self._chunk_rows[article_id] = np.asarray([i for i, e in enumerate(entries) if e.kind == "chunk"], dtype=np.int64)
 
     def remove_article(self, article_id: str) -> None:
         with self._lock:
@@ -71,6 +83,8 @@ class VectorIndex:
 
     def _remove_locked(self, article_id: str) -> None:
         ids = self._by_article.pop(article_id, None)
+        self._vectors.pop(article_id, None)
+        self._chunk_rows.pop(article_id, None)
         if ids:
             self._index.remove_ids(np.asarray(ids, dtype=np.int64))
             for entry_id in ids:
@@ -88,18 +102,28 @@ class VectorIndex:
                 if int(i) in self._entries
             ]
 
-    def search_articles(self, vector: np.ndarray, k: int = 5, depth: int = 64) -> list[ArticleHit]:
-        """Best score per article (max over its entries), highest first."""
-        best: dict[str, Hit] = {}
-        chunk: dict[str, Entry] = {}
-        for hit in self.search(vector, depth):
-            aid = hit.entry.article_id
-            if aid not in best:
-                best[aid] = hit
-            if hit.entry.kind == "chunk" and aid not in chunk:
-                chunk[aid] = hit.entry
-        ranked = sorted(best.values(), key=lambda h: h.score, reverse=True)[:k]
-        return [ArticleHit(h.entry.article_id, h.score, h.entry, chunk.get(h.entry.article_id)) for h in ranked]
+    def search_articles(self, vector: np.ndarray, k: int = 5, depth: int = 64,
+                        aggregate_k: int = 1) -> list[ArticleHit]:
+        """Articles ranked by the mean of their `aggregate_k` best entry scores (1 = the best entry).
+
+        The entry search only nominates candidate articles (at least `20 * aggregate_k` entries deep);
+        every candidate is then re-scored exactly over all of its entries, so its top-k is complete.
+        """
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(self.dim)
+        hits = self.search(query, max(depth, 20 * aggregate_k))
+        ranked: list[ArticleHit] = []
+        with self._lock:
+            for aid in dict.fromkeys(h.entry.article_id for h in hits):
+                ids = self._by_article.get(aid)
+                if not ids:
+                    continue
+                scores = self._vectors[aid] @ query
+                best = self._entries[ids[int(np.argmax(scores))]]
+                rows = self._chunk_rows[aid]
+                chunk = self._entries[ids[int(rows[np.argmax(scores[rows])])]] if len(rows) else None
+                ranked.append(ArticleHit(aid, top_k_mean(scores, aggregate_k), best, chunk))
+        ranked.sort(key=lambda h: h.score, reverse=True)
+        return ranked[:k]
 
     # --- persistence: the index file is a cache of the vectors kept in the database
     def save(self, directory: Path, stamp: str) -> None:
@@ -134,4 +158,8 @@ class VectorIndex:
             entry = Entry(**value)
             index._entries[int(key)] = entry
             index._by_article.setdefault(entry.article_id, []).append(int(key))
+        for article_id, ids in index._by_article.items():
+            index._vectors[article_id] = np.vstack([index._index.reconstruct(i) for i in ids]).astype(np.float32)
+            index._chunk_rows[article_id] = np.asarray(
+                [row for row, i in enumerate(ids) if index._entries[i].kind == "chunk"], dtype=np.int64)
         return index

@@ -41,8 +41,9 @@ class KnowledgeBase:
     """Search over published articles. Updated one article at a time, never rebuilt on publish."""
 
     def __init__(self, embedder: Embedder, index: VectorIndex | None = None, chunk_words: int = 120,
-                 url_prefix: str = "/kb/") -> None:
+                 url_prefix: str = "/kb/", aggregate_k: int = 1) -> None:
         self.embedder = embedder
+        self.aggregate_k = aggregate_k  # an article scores the mean of its best `aggregate_k` entries
         self.index = index or VectorIndex(embedder.dim)
         self.chunk_words = chunk_words
         self.url_prefix = url_prefix
@@ -68,7 +69,7 @@ class KnowledgeBase:
         t0 = time.perf_counter()
         vector = self.embedder.encode([text])[0]
         t1 = time.perf_counter()
-        hits = self.index.search_articles(vector, k=k)
+        hits = self.index.search_articles(vector, k=k, aggregate_k=self.aggregate_k)
         t2 = time.perf_counter()
         candidates = []
         for hit in hits:

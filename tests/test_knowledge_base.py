@@ -68,3 +68,37 @@ def test_markdown_round_trip_changes_nothing(tmp_path: Path) -> None:
     second = load_markdown_folder(tmp_path).drafts
     strip = lambda ds: sorted((d.id, d.title, d.body, d.category, d.questions, d.tags, d.status) for d in ds)  # noqa: E731
     assert strip(first) == strip(second)
+
+
+def _unit(*rows: list[float]) -> np.ndarray:
+    m = np.asarray(rows, dtype=np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def test_top_k_aggregation_prefers_an_article_whose_questions_agree() -> None:
+    index = VectorIndex(3)
+    # "lucky" has one entry very near the query and nothing else; "steady" has three fairly near ones
+    index.replace_article("lucky", article_entries("lucky", "L", "", ["a", "b"]),
+                          _unit([1, 0.1, 0], [0, 0, 1], [0, 1, 0]))
+    index.replace_article("steady", article_entries("steady", "S", "", ["a", "b"]),
+                          _unit([1, 0.5, 0], [1, 0.55, 0], [1, 0.6, 0]))
+    query = np.array([1, 0, 0], dtype=np.float32)
+    assert index.search_articles(query, aggregate_k=1)[0].article_id == "lucky"
+    top3 = index.search_articles(query, aggregate_k=3)
+    assert top3[0].article_id == "steady"
+    assert abs(top3[1].score - (0.995 + 0 + 0) / 3) < 0.01  # lucky's mean of its best 3 cosines
+
+
+def test_top_k_score_survives_save_and_load_and_keeps_the_best_chunk(tmp_path: Path) -> None:
+    index = VectorIndex(3)
+    entries = article_entries("a", "T", "First part.\n\nSecond part.", ["q"], max_words=2)
+    assert [e.kind for e in entries] == ["title", "question", "chunk", "chunk"]
+    index.replace_article("a", entries, _unit([0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0.2, 0]))
+    query = np.array([1, 0, 0], dtype=np.float32)
+    before = index.search_articles(query, aggregate_k=2)[0]
+    assert before.best_chunk is not None and before.best_chunk.position == 1  # the chunk nearest the query
+    index.save(tmp_path, "s")
+    loaded = VectorIndex.load(tmp_path, "s")
+    assert loaded is not None
+    after = loaded.search_articles(query, aggregate_k=2)[0]
+    assert abs(after.score - before.score) < 1e-6 and after.best_chunk == before.best_chunk

@@ -27,6 +27,7 @@ from app.routes.articles import render_markdown
 from app.storage.records import Article, ArticleVersion
 from bot import ConversationContext, respond
 from knowledge_base.chunking import article_entries
+from knowledge_base.index import top_k_mean
 from knowledge_base.models import ARTICLE_ID_RE, ArticleDraft, Candidate, ImportProblem, ImportResult, SearchResult, slugify
 from knowledge_base.service import SNIPPET_CHARS
 
@@ -240,7 +241,7 @@ class DraftOverlay:
         vector = self.kb.embedder.encode([text])[0]
         t1 = time.perf_counter()
         candidates = []
-        for hit in self.kb.index.search_articles(vector, k=k + 1):
+        for hit in self.kb.index.search_articles(vector, k=k + 1, aggregate_k=self.kb.aggregate_k):
             if hit.article_id == self.article_id:
                 continue
             chunk = hit.best.position if hit.best.kind == "chunk" else (hit.best_chunk.position if hit.best_chunk else 0)
@@ -253,7 +254,7 @@ class DraftOverlay:
         snippet_entry = self.entries[best] if self.entries[best].kind == "chunk" else (
             self.entries[max(chunks, key=lambda i: scores[i])] if chunks else self.entries[0])
         snippet = snippet_entry.text.split(". ", 1)[-1] if snippet_entry.kind == "chunk" else self.title
-        candidates.append(Candidate(self.article_id, self.title, float(scores[best]), snippet[:SNIPPET_CHARS],
+        candidates.append(Candidate(self.article_id, self.title, top_k_mean(scores, self.kb.aggregate_k), snippet[:SNIPPET_CHARS],
                                     self.kb.url_prefix + self.article_id))
         candidates.sort(key=lambda c: c.score, reverse=True)
         return SearchResult(candidates[:k], {"embed": (t1 - t0) * 1000, "search": (time.perf_counter() - t1) * 1000})
