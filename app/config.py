@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         default=0.42, ge=0, le=1, description="Below this top score the question is out of scope."
     )
     max_failures: int = Field(default=2, ge=1, le=10, description="Unhelpful answers before escalating.")
+    aggregate_k: int = Field(
+        default=1, ge=1, le=100, description="An article's score is the mean of its best k entry cosines "
+        "(title, example questions, body chunks); 1 = the single best entry.")
 
     # --- bot backend: Parley's own, or an external Rasa assistant (see "Using Parley with Rasa")
     bot_backend: Literal["parley", "rasa"] = Field(default="parley", description="Which bot answers customers.")
