@@ -72,13 +72,37 @@ def _strip_entities(text: str) -> str:
 
 
 # ----------------------------------------------------------------------------- the system under test
-def build_kb(embedder: Embedder, train: Iterable[Example]) -> KnowledgeBase:
-    """Each intent is one article whose example questions are its training utterances."""
+class CachingEmbedder:
+    """Remembers vectors by text, so one run embeds each sentence once (validation sweeps, baselines).
+    With `fresh` set (while the test split is scored) every call is a real encode, so the latency
+    figures are true; the vectors are still remembered for the closed-set score and the baselines."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.fresh = False
+        self._memo: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if self.fresh or t not in self._memo))
+        if missing:
+            for text, vector in zip(missing, self.inner.encode(missing)):
+                self._memo[text] = vector
+        return np.asarray([self._memo[t] for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def train_groups(train: Iterable[Example]) -> dict[str, list[str]]:
+    """Intent -> its training utterances (what an article's example questions are); "oos" left out."""
     by_label: dict[str, list[str]] = {}
     for text, label in train:
         if label != "oos":
             by_label.setdefault(label, []).append(text)
-    kb = KnowledgeBase(embedder)
+    return by_label
+
+
+def build_kb(embedder: Embedder, train: Iterable[Example], aggregate_k: int = 1) -> KnowledgeBase:
+    """Each intent is one article whose example questions are its training utterances."""
+    by_label = train_groups(train)
+    kb = KnowledgeBase(embedder, aggregate_k=aggregate_k)
     for label, questions in sorted(by_label.items()):
         title = label.replace("_", " ")
         entries, vectors = embed_article(embedder, label.replace("_", "-"), title, "", questions, 120)
@@ -233,13 +257,36 @@ def _threshold_metrics(predict: Callable[[list[str]], tuple[list[str], list[floa
 
 
 # ----------------------------------------------------------------------------- runs
-def eval_clinc(embedder: Embedder, base: BotConfig, limit: int | None = None, baselines: bool = True) -> dict[str, Any]:
+AGGREGATE_KS = (1, 3, 5, 10, 20)
+
+
+def eval_clinc(embedder: Embedder, base: BotConfig, limit: int | None = None, baselines: bool = True,
+               aggregate_ks: Sequence[int] = AGGREGATE_KS, intents: int | None = None) -> dict[str, Any]:
+    """CLINC150. On val: the article aggregation k, then the thresholds; test is scored once.
+
+    `intents` keeps only the first N intents (sorted), for quick checks and tests."""
     data = load_clinc(limit)
-    kb = build_kb(embedder, data["train"])
+    if intents:
+        keep = set(sorted({lbl for _, lbl in data["train"] if lbl != "oos"})[:intents])
+        data = {k: [e for e in v if e[1] in keep or e[1] == "oos"] for k, v in data.items()}
+    cached = CachingEmbedder(embedder)
+    kb = build_kb(cached, data["train"])
     val = data["val"] + data["oos_val"] + data["oos_train"]
     test = data["test"] + data["oos_test"]
-    chosen = choose_thresholds(search_all(kb, val), base)
+    sweep: dict[str, dict[str, float]] = {}
+    chosen, best_k, best_value = base, 1, -1.0
+    for k in aggregate_ks:
+        kb.aggregate_k = k
+        val_scored = search_all(kb, val)
+        config = choose_thresholds(val_scored, base)
+        m = metrics([s.label for s in val_scored], policy_outcomes(val_scored, config), [_conf(s) for s in val_scored])
+        sweep[str(k)] = {**m, "answer_threshold": config.answer_threshold, "clarify_margin": config.clarify_margin}
+        if m["in_scope_accuracy"] + m.get("oos_recall", 0.0) > best_value:
+            chosen, best_k, best_value = config, k, m["in_scope_accuracy"] + m.get("oos_recall", 0.0)
+    kb.aggregate_k = best_k
+    cached.fresh = True  # the test split is encoded for real, one query at a time
     outcomes, confidences, timings = run_respond(kb, test, chosen)
+    cached.fresh = False
     ours = metrics([lbl for _, lbl in test], outcomes, confidences)
     closed = search_all(kb, [e for e in test if e[1] != "oos"], k=1)
     ours["closed_set_accuracy"] = 100 * sum(1 for s in closed if s.candidates and article_label(
@@ -247,24 +294,28 @@ def eval_clinc(embedder: Embedder, base: BotConfig, limit: int | None = None, ba
     report: dict[str, Any] = {
         "dataset": "clinc150", "limit": limit, "embedder": embedder.name,
         "thresholds": {"answer_threshold": chosen.answer_threshold, "clarify_margin": chosen.clarify_margin,
-                       "out_of_scope_threshold": chosen.out_of_scope_threshold},
+                       "out_of_scope_threshold": chosen.out_of_scope_threshold, "aggregate_k": best_k},
+        "val_sweep": sweep,
         "parley": ours, "latency_ms": {k: percentiles(v) for k, v in timings.items()},
     }
     if baselines:
         train = data["train"]
         report["tfidf_lr"] = tfidf_lr_baseline(train, val, test)
-        report["minilm_1nn"] = knn_baseline(embedder, train, val, test)
+        report["minilm_1nn"] = knn_baseline(cached, train, val, test)
     return report
 
 
 def eval_banking77(embedder: Embedder, base: BotConfig, limit: int | None = None, shots: int = 10,
-                   seeds: Sequence[int] = (0, 1, 2, 3, 4), baselines: bool = True) -> dict[str, Any]:
-    """Closed-set accuracy: BANKING77 has no out-of-scope queries, so the top article is the prediction."""
+                   seeds: Sequence[int] = (0, 1, 2, 3, 4), baselines: bool = True,
+                   aggregate_k: int = 1) -> dict[str, Any]:
+    """Closed-set accuracy: BANKING77 has no out-of-scope queries, so the top article is the prediction.
+    `aggregate_k` is the production setting (chosen on CLINC150 val: BANKING77 has no val split)."""
     data = load_banking77()
     test = data["test"] if not limit else random.Random(0).sample(data["test"], min(limit, len(data["test"])))
+    embedder = CachingEmbedder(embedder)
 
     def accuracy(train: Sequence[Example]) -> float:
-        kb = build_kb(embedder, train)
+        kb = build_kb(embedder, train, aggregate_k)
         scored = search_all(kb, test, k=1)
         return 100 * sum(1 for s in scored if s.candidates and article_label(s.candidates[0].article_id) == s.label) / len(scored)
 
@@ -276,25 +327,27 @@ def eval_banking77(embedder: Embedder, base: BotConfig, limit: int | None = None
         for ex in data["train"]:
             by.setdefault(ex[1], []).append(ex)
         few.append(accuracy([e for lbl in sorted(by) for e in rng.sample(by[lbl], min(shots, len(by[lbl])))]))
+    parley: dict[str, Any] = {"full_accuracy": full}
+    if few:
+        parley.update({f"{shots}_shot_accuracy_mean": statistics.mean(few), f"{shots}_shot_accuracy_runs": few})
     report: dict[str, Any] = {"dataset": "banking77", "limit": limit, "embedder": embedder.name,
-                              "parley": {"full_accuracy": full, f"{shots}_shot_accuracy_mean": statistics.mean(few),
-                                         f"{shots}_shot_accuracy_runs": few}}
+                              "aggregate_k": aggregate_k, "parley": parley}
     if baselines:
         report["tfidf_lr"] = {"full_accuracy": tfidf_lr_baseline(data["train"], [], test)["closed_set_accuracy"]}
         report["minilm_1nn"] = {"full_accuracy": knn_baseline(embedder, data["train"], [], test)["closed_set_accuracy"]}
     return report
 
 
-def eval_helpdesk(embedder: Embedder, base: BotConfig) -> dict[str, Any]:
+def eval_helpdesk(embedder: Embedder, base: BotConfig, aggregate_k: int = 1) -> dict[str, Any]:
     """Requests for a person (human_handoff) must escalate as customer_request; out_of_scope must escalate."""
     intents = load_helpdesk()
     train = [(t, name) for name, texts in intents.items() if name not in ("human_handoff", "out_of_scope") for t in texts]
-    kb = build_kb(embedder, train)
+    kb = build_kb(embedder, train, aggregate_k)
     handoff = [respond(t, ConversationContext(), kb, base) for t in intents.get("human_handoff", [])]
     oos = [respond(t, ConversationContext(), kb, base) for t in intents.get("out_of_scope", [])]
     missed = [t for t, d in zip(intents.get("human_handoff", []), handoff) if d.reason != "customer_request"]
     return {
-        "dataset": "rasa-helpdesk", "embedder": embedder.name,
+        "dataset": "rasa-helpdesk", "embedder": embedder.name, "aggregate_k": aggregate_k,
         "parley": {
             "human_handoff_recognised": 100 * sum(d.reason == "customer_request" for d in handoff) / max(1, len(handoff)),
             "human_handoff_escalated": 100 * sum(d.action == "escalate" for d in handoff) / max(1, len(handoff)),
@@ -307,6 +360,7 @@ def eval_helpdesk(embedder: Embedder, base: BotConfig) -> dict[str, Any]:
 def save(report: dict[str, Any], results_dir: Path = RESULTS) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    path = results_dir / f"{report['dataset']}-{stamp}.json"
+    tuned = "-tuned" if (report.get("model") or {}).get("tuned") else ""
+    path = results_dir / f"{report['dataset']}{tuned}-{stamp}.json"
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     return path
