@@ -14,6 +14,12 @@ POSTGRES_URL = os.environ.get("PARLEY_TEST_POSTGRES_URL", "postgresql+asyncpg://
 REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last. Sync Playwright keeps its own event loop running in the main thread
+    while a browser is open, and asyncio tests cannot start inside it."""
+    items.sort(key=lambda item: "browser" in item.keywords or "/tests/browser/" in str(item.path))
+
+
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder with the demo knowledge base, accounts and widget key (real MiniLM embeddings)."""

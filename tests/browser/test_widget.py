@@ -90,7 +90,7 @@ def base_url(live_server: Any) -> str:
     return str(live_server.base_url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip("Debian's chromium is not installed (make browser)")
