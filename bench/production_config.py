@@ -1,0 +1,39 @@
+"""CLINC150 test figures for the production defaults exactly as configured (no re-tuning).
+
+`parley eval clinc150` chooses k, thresholds and margin on val by its objective; this scores the
+settings Parley actually ships with (app/config.py), so the README can show both honestly.
+
+    .venv/bin/python -m bench.production_config
+"""
+
+from __future__ import annotations
+
+import json
+
+from app.config import Settings
+from bench import answer_quality as aq
+from bot import BotConfig
+from knowledge_base.embedder import load_embedder
+
+
+def main() -> None:
+    s = Settings()
+    config = BotConfig(answer_threshold=s.answer_threshold, clarify_margin=s.clarify_margin,
+                       out_of_scope_threshold=s.out_of_scope_threshold, max_failures=s.max_failures)
+    embedder = load_embedder(s.embedding_model, s.embedding_threads)
+    data = aq.load_clinc()
+    kb = aq.build_kb(embedder, data["train"], aggregate_k=s.aggregate_k)
+    test = data["test"] + data["oos_test"]
+    outcomes, confidences, timings = aq.run_respond(kb, test, config)
+    report = {"dataset": "clinc150-production-config", "settings": {
+        "aggregate_k": s.aggregate_k, "answer_threshold": s.answer_threshold, "clarify_margin": s.clarify_margin,
+        "out_of_scope_threshold": s.out_of_scope_threshold},
+        "parley": aq.metrics([lbl for _, lbl in test], outcomes, confidences),
+        "latency_ms": {k: aq.percentiles(v) for k, v in timings.items()}}
+    path = aq.save(report)
+    print(json.dumps(report, indent=2))
+    print(f"saved {path}")
+
+
+if __name__ == "__main__":
+    main()
