@@ -99,9 +99,13 @@ async def _escalate(server: LiveServer, text: str) -> None:
     await client.close()
 
 
-def test_gaps_page_shows_clusters_and_creates_a_draft(browser: Any, live_server: LiveServer) -> None:
+def test_gaps_page_shows_clusters_and_creates_a_draft(browser: Any, fresh_server: LiveServer) -> None:
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
+
+    # A server of its own: on the shared one, articles published by other tests (the theremin
+    # lessons above) can answer these questions instead of escalating them.
+    live_server = fresh_server.start()
 
     for q in ("is there parking for tour buses at the harp festival", "where can a tour bus park for the harp festival?",
               "tour bus parking harp festival"):
