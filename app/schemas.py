@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.storage.records import Case, Event, User
+from app.storage.records import Article, Case, Event, User
 
 
 class LoginIn(BaseModel):
@@ -112,3 +112,9 @@ class ArticleOut(BaseModel):
     status: str
     version: int
     updated_at: datetime
+    updated_by: int | None = None
+
+    @classmethod
+    def of(cls, a: Article) -> "ArticleOut":
+        return cls(id=a.id, title=a.title, category=a.category, body=a.body, questions=a.questions, tags=a.tags,
+                   status=a.status, version=a.version, updated_at=a.updated_at, updated_by=a.updated_by)

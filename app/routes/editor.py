@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.deps import CurrentEditor, DeskDep, KnowledgeDep, StoreDep
 from app.routes.articles import render_markdown
+from app.schemas import ArticleOut
 from app.storage.records import Article, ArticleVersion
 from bot import ConversationContext, respond
 from knowledge_base.chunking import article_entries
@@ -39,24 +40,6 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 # ----------------------------------------------------------------------------- wire models
-class ArticleOut(BaseModel):
-    id: str
-    title: str
-    category: str | None
-    body: str
-    questions: list[str]
-    tags: list[str]
-    status: str
-    version: int
-    updated_at: datetime
-    updated_by: int | None = None
-
-    @classmethod
-    def of(cls, a: Article) -> "ArticleOut":
-        return cls(id=a.id, title=a.title, category=a.category, body=a.body, questions=a.questions, tags=a.tags,
-                   status=a.status, version=a.version, updated_at=a.updated_at, updated_by=a.updated_by)
-
-
 class ArticleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str | None = Field(default=None, pattern=ARTICLE_ID_RE.pattern, description="Defaults to a slug of the title.")
