@@ -536,12 +536,15 @@
   }
 
   // ------------------------------------------------------------------ history
+  let historyRequest = 0;  // only the newest search may fill the table: an older, slower reply must not overwrite it
   async function loadHistory(e) {
     if (e) e.preventDefault();
     const params = new URLSearchParams();
     for (const [k, v] of new FormData($("history-form"))) if (v) params.set(k, v);
+    const mine = ++historyRequest;
     try {
       const rows = await api("/api/console/history?" + params);
+      if (mine !== historyRequest) return;
       $("history-rows").replaceChildren(...rows.map((r) => el("tr", {dataset: {caseId: r.id}, onclick: (ev) => showCase(r.id, ev.currentTarget)},
         el("td", {text: "#" + r.id}), el("td", {text: r.customer || "Visitor"}), el("td", {class: "trunc", text: r.last_message}),
         el("td", {}, el("span", {class: "badge " + r.reason, text: REASONS[r.reason] || r.reason})),
