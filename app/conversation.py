@@ -125,15 +125,14 @@ class Desk:
         stored message and does nothing else.
         """
         async with self._lock(conversation_id):
-            event, created = await self.store.append_event(
+            event, created, conv = await self.store.append_event_returning(
                 conversation_id, "message", "customer", text, client_msg_id=client_msg_id)
             if on_stored is not None:
                 await on_stored(event)
-            if not created:
+            if not created or conv is None:
                 return [event]
             self.metrics.message()
             await self.publish(event)
-            conv = await self._conversation(conversation_id)
             if conv.status == Owner.QUEUED.value:
                 await self.broker.publish(AGENTS_CHANNEL, {"type": "queue_changed"})
             if conv.status == Owner.RESOLVED.value:
@@ -164,21 +163,23 @@ class Desk:
         data: dict[str, Any] = {"action": decision.action, "confidence": round(decision.confidence, 4),
                                 "decision": decision.record(), "suggestions": []}
         new_state = dict(state, last_action=decision.action, suggestions=[])
-        if decision.article is not None:
-            data["article"] = {"id": decision.article.article_id, "title": decision.article.title,
-                               "url": self._article_url(decision.article.url)}
-            new_state["last_article_id"] = decision.article.article_id
-            offered = list(state.get("offered", []))[-9:]
-            new_state["offered"] = offered  # filled with the seq below
+        article = decision.article
+        if article is not None:
+            data["article"] = {"id": article.article_id, "title": article.title, "url": self._article_url(article.url)}
+            new_state["last_article_id"] = article.article_id
         if decision.action == "clarify":
             data["suggestions"] = [{"article_id": c.article_id, "title": c.title} for c in decision.suggestions]
             new_state["suggestions"] = data["suggestions"]
-        event, _ = await self.store.append_event(conv.id, "message", "bot", decision.text, data=data)
-        if decision.article is not None:
-            new_state["offered"].append({"seq": event.seq, "article_id": decision.article.article_id,
-                                         "title": decision.article.title, "confidence": data["confidence"],
-                                         "helpful": None})
-        await self.store.update_conversation(conv.id, bot_state=new_state)
+
+        def with_offer(seq: int) -> dict[str, Any]:  # the last ten articles offered, for feedback on them by seq
+            assert article is not None
+            offer = {"seq": seq, "article_id": article.article_id, "title": article.title,
+                     "confidence": data["confidence"], "helpful": None}
+            return dict(new_state, offered=[*list(state.get("offered", []))[-9:], offer])
+
+        # the reply and the bot's memory are saved together; the memory names the reply's own seq
+        event, _ = await self.store.append_event(conv.id, "message", "bot", decision.text, data=data,
+                                                 bot_state=with_offer if article is not None else new_state)
         await self.publish(event)
         return [event]
 

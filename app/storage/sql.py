@@ -28,6 +28,8 @@ from app.storage.records import (
 )
 from handoff.state import Action, InvalidTransition, Owner, transition
 
+# The bot's memory of a conversation, saved with an event: as is, or built from that event's seq.
+BotState = dict[str, Any] | Callable[[int], dict[str, Any]]
 
 class NotFound(Exception):
     pass
@@ -347,23 +349,36 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries):
 
     async def append_event(self, conversation_id: str, kind: str, sender: str, text: str = "",
                            visibility: str = "public", data: dict[str, Any] | None = None,
-                           client_msg_id: str | None = None) -> tuple[Event, bool]:
+                           client_msg_id: str | None = None, bot_state: BotState | None = None
+                           ) -> tuple[Event, bool]:
         """Store one event with the next seq. Returns (event, created); a repeated client_msg_id
-        returns the stored event and False."""
-        if client_msg_id:
-            existing = await self._event_by_client_id(conversation_id, client_msg_id)
-            if existing:
-                return existing, False
+        returns the stored event and False. `bot_state`, when given, is saved in the same transaction: a
+        dict, or a function of the new event's seq for state that refers to the event itself."""
+        event, created, _ = await self.append_event_returning(
+            conversation_id, kind, sender, text, visibility, data, client_msg_id, bot_state)
+        return event, created
+
+    async def append_event_returning(self, conversation_id: str, kind: str, sender: str, text: str = "",
+                                     visibility: str = "public", data: dict[str, Any] | None = None,
+                                     client_msg_id: str | None = None, bot_state: BotState | None = None
+                                     ) -> tuple[Event, bool, Conversation | None]:
+        """`append_event`, also returning the conversation as the append left it (None for a retry).
+
+        One transaction of two statements: the seq UPDATE returns the conversation row, so the hot
+        path (a customer message, then the bot's reply) needs no extra reads. A retried client_msg_id
+        is caught by the unique index rather than looked up first: retries are rare, messages are not.
+        """
         try:
             async with self.engine.begin() as conn:
-                event = await self._append(conn, conversation_id, kind, sender, text, visibility, data or {}, client_msg_id)
+                event, conv = await self._append(conn, conversation_id, kind, sender, text, visibility, data or {},
+                                                 client_msg_id, bot_state)
         except IntegrityError:
-            if client_msg_id:  # a concurrent retry with the same id won the race
+            if client_msg_id:  # a retry (or a concurrent one) of a message already stored
                 existing = await self._event_by_client_id(conversation_id, client_msg_id)
                 if existing:
-                    return existing, False
+                    return existing, False, None
             raise
-        return event, True
+        return event, True, conv
 
     async def _event_by_client_id(self, conversation_id: str, client_msg_id: str) -> Event | None:
         async with self.engine.connect() as conn:
@@ -372,16 +387,24 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries):
         return _event(row) if row else None
 
     async def _append(self, conn: AsyncConnection, conversation_id: str, kind: str, sender: str, text: str,
-                      visibility: str, data: dict[str, Any], client_msg_id: str | None) -> Event:
+                      visibility: str, data: dict[str, Any], client_msg_id: str | None,
+                      bot_state: BotState | None = None) -> tuple[Event, Conversation]:
         now = utcnow()
-        seq = (await conn.execute(t.conversations.update().where(t.conversations.c.id == conversation_id).values(
-            last_seq=t.conversations.c.last_seq + 1, updated_at=now).returning(t.conversations.c.last_seq))).scalar_one_or_none()
-        if seq is None:
+        values: dict[str, Any] = {"last_seq": t.conversations.c.last_seq + 1, "updated_at": now}
+        if isinstance(bot_state, dict):
+            values["bot_state"] = bot_state
+        where = t.conversations.c.id == conversation_id
+        conv_row = (await conn.execute(t.conversations.update().where(where).values(**values)
+                                       .returning(t.conversations))).first()
+        if conv_row is None:
             raise NotFound(f"conversation {conversation_id} not found")
+        if callable(bot_state):  # the state names the event's own seq, known only now
+            conv_row = (await conn.execute(t.conversations.update().where(where).values(
+                bot_state=bot_state(conv_row.last_seq)).returning(t.conversations))).one()
         row = (await conn.execute(t.events.insert().values(
-            conversation_id=conversation_id, seq=seq, kind=kind, sender=sender, visibility=visibility, text=text,
-            data=data, client_msg_id=client_msg_id, created_at=now).returning(t.events))).one()
-        return _event(row)
+            conversation_id=conversation_id, seq=conv_row.last_seq, kind=kind, sender=sender, visibility=visibility,
+            text=text, data=data, client_msg_id=client_msg_id, created_at=now).returning(t.events))).one()
+        return _event(row), _conversation(conv_row)
 
     async def get_event(self, conversation_id: str, seq: int) -> Event | None:
         async with self.engine.connect() as conn:
@@ -444,10 +467,10 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries):
             ahead = (await conn.execute(sa.select(sa.func.count()).select_from(t.cases).where(
                 t.cases.c.status == "queued", t.cases.c.id < case_id))).scalar_one()
             text, data = render(int(ahead) + 1)
-            event = await self._append(conn, conversation_id, "handoff", "system", text, "public",
-                                       {**data, "status": "queued", "reason": reason, "case_id": case_id}, None)
+            event, after = await self._append(conn, conversation_id, "handoff", "system", text, "public",
+                                              {**data, "status": "queued", "reason": reason, "case_id": case_id}, None)
             case = (await conn.execute(sa.select(t.cases).where(t.cases.c.id == case_id))).one()
-        return Transition(_case(case), event, _conversation(conv))
+        return Transition(_case(case), event, after)
 
     async def case_action(self, case_id: int, action: Action, *, actor_id: int | None, text: str,
                           data: dict[str, Any], target_agent_id: int | None = None,
@@ -481,10 +504,10 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries):
             if updated.rowcount != 1:
                 raise Conflict("already_claimed" if action is Action.CLAIM else "invalid_state", "the case changed")
             conv = await self._set_status(conn, case.conversation_id, conv.status, action)
-            event = await self._append(conn, case.conversation_id, "handoff", "system", text, "public",
-                                       {**data, "case_id": case_id}, None)
+            event, after = await self._append(conn, case.conversation_id, "handoff", "system", text, "public",
+                                              {**data, "case_id": case_id}, None)
             row = (await conn.execute(sa.select(t.cases).where(t.cases.c.id == case_id))).one()
-        return Transition(_case(row), event, _conversation(conv))
+        return Transition(_case(row), event, after)
 
     async def reopen(self, conversation_id: str) -> Conversation | None:
         """A customer wrote after their case was resolved: the bot owns the conversation again."""

@@ -39,6 +39,22 @@ async def test_a_repeated_client_msg_id_is_stored_once(store: SqlStore) -> None:
     assert len(await store.events_after(cid, 0)) == 1
 
 
+async def test_an_append_returns_the_conversation_and_saves_bot_state_in_the_same_transaction(store: SqlStore) -> None:
+    cid = await new_conversation(store)
+    event, created, conv = await store.append_event_returning(cid, "message", "customer", "hi", client_msg_id="m1")
+    assert created and conv is not None and conv.last_seq == event.seq == 1 and conv.status == "bot"
+    # a retry is answered from the stored row: nothing new, no conversation snapshot, seq unchanged
+    again, created, conv = await store.append_event_returning(cid, "message", "customer", "hi", client_msg_id="m1")
+    assert (again.seq, created, conv) == (1, False, None)
+    # state as a dict, and state built from the new event's own seq
+    await store.append_event(cid, "message", "bot", "a", bot_state={"last_action": "answer"})
+    assert (await store.get_conversation(cid)).bot_state == {"last_action": "answer"}  # type: ignore[union-attr]
+    reply, _ = await store.append_event(cid, "message", "bot", "b", bot_state=lambda seq: {"offered": [seq]})
+    stored = await store.get_conversation(cid)
+    assert stored is not None and stored.bot_state == {"offered": [reply.seq]} and stored.last_seq == reply.seq == 3
+    assert [e.seq for e in await store.events_after(cid, 0)] == [1, 2, 3]
+
+
 async def test_internal_events_are_hidden_unless_asked_for(store: SqlStore) -> None:
     cid = await new_conversation(store)
     await store.append_event(cid, "message", "customer", "public")
