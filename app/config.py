@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     messages_per_minute: int = Field(default=60, ge=1, description="Per customer session.")
     ip_messages_per_minute: int = Field(default=300, ge=1, description="Customer messages per client IP, over all its conversations.")
     conversations_per_minute: int = Field(default=30, ge=1, description="New conversations per client IP; more are closed with 1008.")
+    frames_per_second: float = Field(default=10, gt=0, description="Frames of any type (typing, ping, …) one websocket may "
+                                     "send per second on average; more get a `rate_limited` error frame.")
+    frame_burst: int = Field(default=40, ge=1, description="Frames a websocket may send at once above that rate; a socket "
+                             "that keeps flooding after its errors (10× this many refused in a row) is closed with 1008.")
     require_widget_key: bool = Field(default=False, description="Refuse /ws/chat handshakes without a widget `key`, so every "
                                      "customer socket is origin-checked (the demo leaves this off).")
     idle_timeout_seconds: int = Field(default=1800, ge=0, description="A customer socket that sends no frame for this long is "

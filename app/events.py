@@ -7,6 +7,7 @@ from stored events by `event_frame`, so what a client sees is always what is sto
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
@@ -196,6 +197,16 @@ def parse_customer_frame(raw: str) -> Any:
 
 def parse_agent_frame(raw: str) -> Any:
     return _parse(raw, _agent_adapter, AGENT_TYPES)
+
+
+def read_frame(parse: Callable[[str], Any], raw: str | None) -> tuple[Any, FrameError | None]:
+    """(frame, None), or (None, the error to answer with) for a binary or an invalid frame."""
+    if raw is None:
+        return None, FrameError("binary_not_supported", "send JSON text frames")
+    try:
+        return parse(raw), None
+    except FrameError as exc:
+        return None, exc
 
 
 def check_text(text: str, limit: int) -> str:

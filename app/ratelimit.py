@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from fastapi import WebSocket
+from starlette.websockets import WebSocketDisconnect
+
 from app.config import Settings
+from app.events import FrameError
 
 log = logging.getLogger("parley.ratelimit")
 
@@ -52,3 +58,44 @@ class CustomerLimits:
 
     async def hit_new_conversation(self, ip: str) -> bool:
         return await self._hit(self.ip_conversations, "conversation", "ip", ip)
+
+
+class FrameBudget:
+    """A token bucket for one websocket's frames, of every type: typing and ping floods cost the
+    server as much as messages do. Local to the socket (its frames all arrive at this process),
+    so it needs no shared storage and no await."""
+
+    def __init__(self, per_second: float, burst: int) -> None:
+        self.rate = per_second
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+        self.refused_in_a_row = 0
+        self.give_up_after = burst * 10
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.refused_in_a_row = 0
+            return True
+        self.refused_in_a_row += 1
+        return False
+
+    @property
+    def flooding(self) -> bool:
+        """The client ignores its errors and keeps sending: close the socket."""
+        return self.refused_in_a_row >= self.give_up_after
+
+
+async def spend_frame(budget: FrameBudget, ws: WebSocket, metrics: Any, scope: str) -> None:
+    """Spend one frame of a socket's budget: over it, a `rate_limited` error; flooding on, close 1008."""
+    if budget.take():
+        return
+    if budget.flooding:
+        await ws.close(1008, "too many frames")
+        raise WebSocketDisconnect(1008)
+    metrics.rate_limited.labels(scope).inc()
+    raise FrameError("rate_limited", "too many frames; slow down")

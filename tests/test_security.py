@@ -31,12 +31,12 @@ async def add_sites(data_dir: Path) -> None:
 
 @pytest.fixture(scope="module")
 def strict_server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """Widget key required, small limits, a short idle timeout, two sites with identity secrets."""
+    """Widget key required, small limits and frame budgets, a short idle timeout, two sites with identity secrets."""
     data = copy_data(demo_template, tmp_path_factory.mktemp("strict"))
     asyncio.run(add_sites(data))
     server = LiveServer(data, PARLEY_REQUIRE_WIDGET_KEY="true", PARLEY_MESSAGES_PER_MINUTE="3",
                         PARLEY_IP_MESSAGES_PER_MINUTE="5", PARLEY_CONVERSATIONS_PER_MINUTE="3",
-                        PARLEY_IDLE_TIMEOUT_SECONDS="2").start()
+                        PARLEY_IDLE_TIMEOUT_SECONDS="2", PARLEY_FRAMES_PER_SECOND="5", PARLEY_FRAME_BURST="10").start()
     yield server
     server.stop()
 
@@ -164,6 +164,47 @@ async def test_new_conversations_over_the_ip_limit_are_refused_but_resuming_work
 
 async def strict_server_ok(server: LiveServer) -> bool:
     return httpx.get(server.base_url + "/healthz").status_code == 200
+
+
+# ----------------------------------------------------------------------------- frame budgets
+async def test_a_typing_flood_is_refused_then_the_socket_recovers(strict_server: LiveServer) -> None:
+    client = await connect(strict_server, "?key=shop", ip=fake_ip())
+    await session(client)
+    for _ in range(20):  # a burst of 10 is allowed at once (typing gets no answer); the rest are refused
+        await client.send({"type": "typing", "active": True})
+    frames = []
+    with pytest.raises(asyncio.TimeoutError):
+        while True:
+            frames.append(await client.recv(timeout=0.5))
+    assert 9 <= len(frames) <= 10 and {(f["type"], f["code"]) for f in frames} == {("error", "rate_limited")}
+    await asyncio.sleep(0.5)  # the budget refills at 5 frames a second (the idle timeout here is 2 s)
+    assert (await say(client, "hello again"))["type"] == "message"
+    await client.close()
+    metrics = httpx.get(strict_server.base_url + "/metrics").text
+    assert 'parley_rate_limited_total{scope="session_frames"}' in metrics
+
+
+async def test_a_socket_that_ignores_its_errors_and_floods_on_is_closed(strict_server: LiveServer) -> None:
+    client = await connect(strict_server, "?key=shop", ip=fake_ip())
+    await session(client)
+    try:
+        for _ in range(10 + 100 + 20):  # the burst, then ten times it refused in a row
+            await client.send({"type": "typing", "active": True})
+    except websockets.ConnectionClosed:
+        pass
+    code, reason = await closed_with(client)
+    assert code == 1008 and reason == "too many frames"
+
+
+async def test_agent_frames_over_the_budget_are_refused_with_their_ref(strict_server: LiveServer) -> None:
+    token = strict_server.login("agent@parley.local")
+    agent = await Client.connect(f"{strict_server.ws_url}/ws/agent?token={token}")
+    assert (await agent.wait_for(is_type("hello")))["type"] == "hello"
+    for i in range(20):
+        await agent.send({"type": "ping", "ref": f"p{i}"})
+    refused = await agent.wait_for(lambda f: f["type"] == "error")
+    assert refused["code"] == "rate_limited" and refused["ref"].startswith("p")
+    await agent.close()
 
 
 # ----------------------------------------------------------------------------- idle timeout

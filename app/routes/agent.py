@@ -13,6 +13,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from app import events as ev
 from app.conversation import AGENTS_CHANNEL, DeskError, case_summary, conversation_channel, event_from_wire
 from app.deps import Services, websocket_user
+from app.ratelimit import FrameBudget, spend_frame
 from app.schemas import UserPublic
 from app.storage.records import Event, User
 
@@ -31,6 +32,7 @@ class AgentSession:
         self.opened: dict[str, int] = {}  # conversation id -> last seq sent
         self._send_lock = asyncio.Lock()
         self._queue_dirty = asyncio.Event()
+        self.budget = FrameBudget(services.settings.frames_per_second, services.settings.frame_burst)
 
     async def send(self, frame: dict[str, Any]) -> None:
         async with self._send_lock:
@@ -158,16 +160,17 @@ class AgentSession:
             if message["type"] == "websocket.disconnect":
                 return
             raw = message.get("text")
-            if raw is None:
-                await self.send(ev.error_frame("binary_not_supported", "send JSON text frames"))
-                continue
-            if len(raw) > limit:
+            if len(raw if raw is not None else message.get("bytes") or b"") > limit:
                 await self.ws.close(1009, "frame too big")
                 return
-            ref = None
+            frame, problem = ev.read_frame(ev.parse_agent_frame, raw)
+            ref = frame.ref if frame is not None else None
             try:
-                frame = ev.parse_agent_frame(raw)
-                ref = frame.ref
+                # every frame spends the socket's budget, valid or not (parsed first, so a refused
+                # frame's error carries its ref)
+                await spend_frame(self.budget, self.ws, self.desk.metrics, "agent_frames")
+                if problem is not None:
+                    raise problem
                 result = await self.handle(frame)
                 if ref is not None:
                     await self.send({"type": "ack", "ref": ref, "ok": True, **result})

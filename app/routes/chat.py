@@ -17,6 +17,7 @@ from app import events as ev
 from app.conversation import QUEUE_CHANNEL, DeskError, conversation_channel, event_from_wire
 from app.deps import Services, StoreDep, DeskDep
 from app.logging import bind_conversation
+from app.ratelimit import FrameBudget, spend_frame
 from app.storage.records import Conversation, Event
 from handoff.audience import customer_may_see
 
@@ -55,6 +56,7 @@ class CustomerSession:
         self.last_seq = 0
         self.sub = services.broker.subscription()
         self.limits = ws.app.state.limits  # app.ratelimit.CustomerLimits: per session and per IP
+        self.budget = FrameBudget(services.settings.frames_per_second, services.settings.frame_burst)
         self.ip = client_ip(ws)
         self.last_queue: dict[str, Any] | None = None
         self._send_lock = asyncio.Lock()
@@ -176,18 +178,16 @@ class CustomerSession:
             if message["type"] == "websocket.disconnect":
                 return
             raw = message.get("text")
-            if raw is None:
-                if message.get("bytes") is not None and len(message["bytes"]) > limit:
-                    await self.ws.close(TOO_BIG, "frame too big")
-                    return
-                await self.send(ev.error_frame("binary_not_supported", "send JSON text frames"))
-                continue
-            if len(raw) > limit:
+            if len(raw if raw is not None else message.get("bytes") or b"") > limit:
                 await self.ws.close(TOO_BIG, "frame too big")
                 return
-            frame = None
+            frame, problem = ev.read_frame(ev.parse_customer_frame, raw)
             try:
-                frame = ev.parse_customer_frame(raw)
+                # every frame spends the socket's budget, valid or not (parsed first, so a refused
+                # message's error can name its client_msg_id)
+                await spend_frame(self.budget, self.ws, self.desk.metrics, "session_frames")
+                if problem is not None:
+                    raise problem
                 await self.handle(frame)
             except (ev.FrameError, DeskError) as exc:
                 error = ev.error_frame(exc.code, exc.detail)
