@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 from app.storage.records import Event
+from app.storage.tables import INT_MAX
 
 ClientMsgId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 ConversationId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -37,13 +38,13 @@ class RequestHuman(_Frame):
 
 class Feedback(_Frame):
     type: Literal["feedback"]
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=INT_MAX)
     helpful: bool
 
 
 class Resume(_Frame):
     type: Literal["resume"]
-    last_seq: int = Field(ge=0)
+    last_seq: int = Field(ge=0, le=INT_MAX)
 
 
 class Typing(_Frame):
@@ -89,13 +90,13 @@ class _AgentFrame(_Frame):
 
 class Claim(_AgentFrame):
     type: Literal["claim"]
-    case_id: int = Field(ge=1)
+    case_id: int = Field(ge=1, le=INT_MAX)
 
 
 class Open(_AgentFrame):
     type: Literal["open"]
     conversation_id: ConversationId
-    last_seq: int = Field(default=0, ge=0)
+    last_seq: int = Field(default=0, ge=0, le=INT_MAX)
 
 
 class AgentMessage(_AgentFrame):
@@ -113,18 +114,18 @@ class Note(_AgentFrame):
 
 class Resolve(_AgentFrame):
     type: Literal["resolve"]
-    case_id: int = Field(ge=1)
+    case_id: int = Field(ge=1, le=INT_MAX)
 
 
 class HandBack(_AgentFrame):
     type: Literal["hand_back"]
-    case_id: int = Field(ge=1)
+    case_id: int = Field(ge=1, le=INT_MAX)
 
 
 class Transfer(_AgentFrame):
     type: Literal["transfer"]
-    case_id: int = Field(ge=1)
-    agent_id: int = Field(ge=1)
+    case_id: int = Field(ge=1, le=INT_MAX)
+    agent_id: int = Field(ge=1, le=INT_MAX)
 
 
 class AgentTyping(_AgentFrame):

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.storage.records import Article, Case, Event, User
+from app.storage.tables import INT_MAX
+
+# An id in a URL path. Larger numbers cannot name a row, and PostgreSQL refuses them as `integer`
+# (a 500 if they reach the driver), so they get a 422 here.
+RowId = Annotated[int, Path(ge=1, le=INT_MAX)]
 
 
 class LoginIn(BaseModel):

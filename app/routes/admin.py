@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth import MIN_PASSWORD, hash_password
 from app.deps import CurrentAdmin, StoreDep
-from app.schemas import UserPublic
+from app.schemas import RowId, UserPublic
 from app.storage.sql import Conflict, NotFound
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -51,7 +51,7 @@ async def create_user(body: UserCreate, admin: CurrentAdmin, store: StoreDep) ->
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic, responses={400: {}, 404: {}})
-async def update_user(user_id: int, body: UserUpdate, admin: CurrentAdmin, store: StoreDep) -> UserPublic:
+async def update_user(user_id: RowId, body: UserUpdate, admin: CurrentAdmin, store: StoreDep) -> UserPublic:
     fields = body.model_dump(exclude_none=True)
     if user_id == admin.id and (fields.get("active") is False or fields.get("role", "admin") != "admin"):
         raise HTTPException(status.HTTP_400_BAD_REQUEST,

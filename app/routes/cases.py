@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Query
 
 from app.deps import CurrentAgent, StoreDep
-from app.schemas import CaseOut
+from app.schemas import CaseOut, RowId
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 
@@ -21,7 +21,7 @@ async def list_cases(user: CurrentAgent, store: StoreDep,
 
 
 @router.get("/{case_id}", response_model=CaseOut, responses={404: {}})
-async def get_case(case_id: int, user: CurrentAgent, store: StoreDep) -> CaseOut:
+async def get_case(case_id: RowId, user: CurrentAgent, store: StoreDep) -> CaseOut:
     case = await store.get_case(case_id)
     if case is None:
         raise HTTPException(404, f"case {case_id} not found")

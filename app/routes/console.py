@@ -19,8 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.auth import user_for_token
 from app.conversation import case_summary
 from app.deps import CurrentAdmin, CurrentAgent, KnowledgeDep, StoreDep, bearer_token
+from app.schemas import RowId
 from app.storage.console import DuplicateShortcut
 from app.storage.records import Event
+from app.storage.tables import INT_MAX
 
 router = APIRouter(tags=["console"])
 UI_DIR = Path(__file__).resolve().parents[1] / "ui" / "console"
@@ -111,7 +113,7 @@ async def create_canned(body: CannedIn, user: CurrentAdmin, store: StoreDep) -> 
 
 
 @router.delete("/api/console/canned/{canned_id}", status_code=204, responses={404: {}})
-async def delete_canned(canned_id: int, user: CurrentAdmin, store: StoreDep) -> Response:
+async def delete_canned(canned_id: RowId, user: CurrentAdmin, store: StoreDep) -> Response:
     if not await store.delete_canned(canned_id):
         raise HTTPException(404, f"canned reply {canned_id} not found")
     return Response(status_code=204)
@@ -170,7 +172,7 @@ async def history(user: CurrentAgent, store: StoreDep,
                   q: str | None = Query(default=None, max_length=200),
                   status_: Literal["queued", "assigned", "resolved", "bot"] | None = Query(default=None, alias="status"),
                   reason: Literal[REASONS] | None = None,  # type: ignore[valid-type]
-                  agent_id: int | None = Query(default=None, ge=1),
+                  agent_id: int | None = Query(default=None, ge=1, le=INT_MAX),
                   date_from: date | None = None, date_to: date | None = None,
                   limit: int = Query(default=100, ge=1, le=500)) -> list[HistoryRow]:
     """Cases newest first. `q` searches every message and note and the customer's identity;
@@ -192,7 +194,7 @@ def _who(event: Event) -> str:
 
 
 @router.get("/api/console/cases/{case_id}/export", responses={404: {}})
-async def export_case(case_id: int, user: CurrentAgent, store: StoreDep,
+async def export_case(case_id: RowId, user: CurrentAgent, store: StoreDep,
                       format: Literal["json", "txt"] = "json") -> Response:
     """The case's full transcript for agents (notes included and marked), as JSON or readable text."""
     case = await store.get_case(case_id)

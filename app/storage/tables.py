@@ -13,6 +13,7 @@ metadata = sa.MetaData(
     }
 )
 TS = sa.DateTime(timezone=True)
+INT_MAX = 2_147_483_647  # the largest id or seq an Integer column holds (PostgreSQL `integer`)
 
 users = sa.Table(
     "users", metadata,

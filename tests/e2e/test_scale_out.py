@@ -101,3 +101,40 @@ async def test_a_publish_on_one_process_is_answerable_on_the_other_within_a_seco
         await asyncio.sleep(0.05)
     assert after["article_id"] == "llama-grooming" and after["action"] == "answer"
     assert loop.time() - started < 1.0
+
+
+HUGE = [2**31, 2**63, 10**30]  # past PostgreSQL's integer columns: must be a 4xx, never a 500
+
+
+async def test_ids_past_the_database_integer_range_get_a_clear_error_on_postgres(cluster) -> None:  # type: ignore[no-untyped-def]
+    a, _, _ = cluster
+    admin = {"Authorization": f"Bearer {a.login('admin@parley.local')}"}
+    async with httpx.AsyncClient(base_url=a.base_url, headers=admin, timeout=10) as http:
+        for big in HUGE:
+            for method, path in [("GET", f"/api/cases/{big}"), ("GET", f"/api/console/cases/{big}/export"),
+                                 ("DELETE", f"/api/console/canned/{big}"),
+                                 ("GET", f"/api/console/history?agent_id={big}"),
+                                 ("GET", f"/api/articles/reset-password/diff?from={big}"),
+                                 ("POST", f"/api/articles/reset-password/versions/{big}/restore")]:
+                response = await http.request(method, path, headers={"X-Requested-With": "test"})
+                assert 400 <= response.status_code < 500, (method, path, response.status_code, response.text[:200])
+            response = await http.patch(f"/api/admin/users/{big}", json={"name": "x"})
+            assert 400 <= response.status_code < 500, (big, response.status_code, response.text[:200])
+    token = a.login("agent@parley.local")
+    desk = await Client.connect(f"{a.ws_url}/ws/agent?token={token}")
+    customer = await Client.connect(f"{a.ws_url}/ws/chat")
+    await customer.recv()
+    for big in HUGE:
+        for frame in ({"type": "claim", "case_id": big}, {"type": "resolve", "case_id": big},
+                      {"type": "transfer", "case_id": 1, "agent_id": big}):
+            await desk.send({**frame, "ref": "r"})
+            error = await desk.wait_for(is_type("error"))
+            assert error["code"] in ("invalid_frame", "not_found"), error
+        for frame in ({"type": "feedback", "seq": big, "helpful": True}, {"type": "resume", "last_seq": big}):
+            await customer.send(frame)
+            error = await customer.wait_for(is_type("error"))
+            assert error["code"] in ("invalid_frame", "unknown_seq"), error
+    assert httpx.get(a.base_url + "/readyz").status_code == 200
+    assert "Traceback" not in a.log_path.read_text(errors="replace")
+    await desk.close()
+    await customer.close()
