@@ -53,7 +53,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level,
                 log_config=log_config(log_level, settings.log_format), access_log=False,
                 ws_max_size=settings.max_frame_bytes, ws_ping_interval=20, ws_ping_timeout=20,
-                timeout_graceful_shutdown=10, proxy_headers=True)
+                timeout_graceful_shutdown=10, proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 @db_cli.command("upgrade")

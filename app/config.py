@@ -82,6 +82,9 @@ class Settings(BaseSettings):
                                      "send per second on average; more get a `rate_limited` error frame.")
     frame_burst: int = Field(default=40, ge=1, description="Frames a websocket may send at once above that rate; a socket "
                              "that keeps flooding after its errors (10× this many refused in a row) is closed with 1008.")
+    forwarded_allow_ips: str = Field(default="127.0.0.1", description="Comma-separated proxy addresses (or `*`) whose "
+                                     "X-Forwarded-For is trusted as the client address, for the per-IP limits. Set it to "
+                                     "your load balancer's address; anything else could claim any IP.")
     require_widget_key: bool = Field(default=False, description="Refuse /ws/chat handshakes without a widget `key`, so every "
                                      "customer socket is origin-checked (the demo leaves this off).")
     idle_timeout_seconds: int = Field(default=1800, ge=0, description="A customer socket that sends no frame for this long is "

@@ -166,6 +166,23 @@ async def strict_server_ok(server: LiveServer) -> bool:
     return httpx.get(server.base_url + "/healthz").status_code == 200
 
 
+async def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(demo_template: Path, tmp_path: Path) -> None:
+    """Only the configured proxies may name the client address; otherwise anyone could dodge the
+    per-IP limits by sending a new X-Forwarded-For with every connection."""
+    server = LiveServer(copy_data(demo_template, tmp_path / "data"), PARLEY_CONVERSATIONS_PER_MINUTE="2",
+                        PARLEY_FORWARDED_ALLOW_IPS="10.255.255.1").start()  # a proxy that is not us
+    try:
+        for n in range(2):
+            client = await connect(server, ip=fake_ip())
+            await session(client)
+            await client.close()
+        client = await connect(server, ip=fake_ip())  # a "different" address, but the same peer
+        code, reason = await closed_with(client)
+        assert code == 1008 and "too many new conversations" in reason
+    finally:
+        server.stop()
+
+
 # ----------------------------------------------------------------------------- frame budgets
 async def test_a_typing_flood_is_refused_then_the_socket_recovers(strict_server: LiveServer) -> None:
     client = await connect(strict_server, "?key=shop", ip=fake_ip())
