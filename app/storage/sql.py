@@ -550,17 +550,16 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries):
 
     async def queue(self) -> list[QueueItem]:
         """Waiting cases, oldest first, with each one's 1-based position and last customer message."""
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(sa.select(t.cases, t.conversations.c.contact).join(
+        last_message = (sa.select(t.events.c.text).where(
+            t.events.c.conversation_id == t.cases.c.conversation_id, t.events.c.sender == "customer",
+            t.events.c.kind == "message").order_by(t.events.c.seq.desc()).limit(1)
+            .correlate(t.cases).scalar_subquery().label("last_message"))
+        async with self.engine.connect() as conn:  # one query however long the queue is
+            rows = (await conn.execute(sa.select(t.cases, t.conversations.c.contact, last_message).join(
                 t.conversations, t.conversations.c.id == t.cases.c.conversation_id).where(
                 t.cases.c.status == "queued").order_by(t.cases.c.queued_at, t.cases.c.id))).all()
-            items = []
-            for position, row in enumerate(rows, start=1):
-                last = (await conn.execute(sa.select(t.events.c.text).where(
-                    t.events.c.conversation_id == row.conversation_id, t.events.c.sender == "customer",
-                    t.events.c.kind == "message").order_by(t.events.c.seq.desc()).limit(1))).scalar_one_or_none()
-                items.append(QueueItem(_case(row), position, last or "", dict(row.contact)))
-        return items
+        return [QueueItem(_case(row), position, row.last_message or "", dict(row.contact))
+                for position, row in enumerate(rows, start=1)]
 
     async def queue_position(self, case_id: int) -> int | None:
         async with self.engine.connect() as conn:

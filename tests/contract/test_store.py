@@ -113,7 +113,10 @@ async def test_only_the_owner_may_resolve_or_hand_back(store: SqlStore) -> None:
 async def test_queue_is_oldest_first_with_positions(store: SqlStore) -> None:
     ids = [await new_conversation(store, f"c_{i}") for i in range(3)]
     cases = [(await store.escalate(cid, "out_of_scope", {}, render)).case for cid in ids]
+    await store.append_event(ids[1], "message", "customer", "older")
     await store.append_event(ids[1], "message", "customer", "still there?")
+    await store.append_event(ids[1], "message", "bot", "not the customer's")
+    await store.append_event(ids[1], "note", "customer", "not a message")
     queue = await store.queue()
     assert [q.case.id for q in queue] == [c.id for c in cases]
     assert [q.position for q in queue] == [1, 2, 3]
