@@ -83,7 +83,8 @@ async def _with_runtime(fn: Any) -> Any:
         broker = RedisBroker(settings.redis_url, settings.redis_prefix)
         await broker.start()
     try:
-        embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+        embedder = load_embedder(settings.embedding_model, settings.embedding_threads, settings.embedding_backend,
+                                 settings.onnx_cache_dir)
         knowledge = KnowledgeRuntime(store, broker, embedder, settings.index_path, settings.chunk_words,
                                      settings.aggregate_k)
         await knowledge.load()  # what is already indexed is not embedded again
@@ -284,7 +285,9 @@ def eval_command(dataset: str = typer.Argument(..., help="clinc150, banking77 or
                  limit: Optional[int] = typer.Option(None, help="Score only N queries per split (a quick check)."),
                  baselines: bool = typer.Option(True, help="Also run TF-IDF+LR and MiniLM 1-NN."),
                  tune_steps: int = typer.Option(0, help="First fine-tune the model on the train split only "
-                                                "(`parley kb tune`'s function); 0 = the configured model.")) -> None:
+                                                "(`parley kb tune`'s function); 0 = the configured model."),
+                 backend: Optional[str] = typer.Option(None, help="torch, onnx-int8 or onnx; default "
+                                                       "PARLEY_EMBEDDING_BACKEND.")) -> None:
     """Answer-quality benchmark on public data, with the production decision path."""
     import json
     import tempfile
@@ -296,6 +299,9 @@ def eval_command(dataset: str = typer.Argument(..., help="clinc150, banking77 or
     settings = _settings()
     if dataset not in ("clinc150", "banking77", "helpdesk"):
         raise typer.BadParameter("dataset must be one of clinc150, banking77, helpdesk")
+    backend = backend or settings.embedding_backend
+    if backend not in ("torch", "onnx-int8", "onnx"):
+        raise typer.BadParameter("backend must be one of torch, onnx-int8, onnx")
     model, tuning = settings.embedding_model, None
     if tune_steps:
         from dataclasses import asdict
@@ -310,7 +316,7 @@ def eval_command(dataset: str = typer.Argument(..., help="clinc150, banking77 or
                                    threads=settings.embedding_threads))
         typer.echo(f"tuned on the {dataset} train split: {tuning}", err=True)
         model = str(out)
-    embedder = load_embedder(model, settings.embedding_threads)
+    embedder = load_embedder(model, settings.embedding_threads, backend, settings.onnx_cache_dir)
     base = BotConfig(answer_threshold=settings.answer_threshold, clarify_margin=settings.clarify_margin,
                      out_of_scope_threshold=settings.out_of_scope_threshold, max_failures=settings.max_failures)
     runs = {"clinc150": lambda: aq.eval_clinc(embedder, base, limit, baselines),
@@ -320,7 +326,7 @@ def eval_command(dataset: str = typer.Argument(..., help="clinc150, banking77 or
                                                    seeds=() if tune_steps else (0, 1, 2, 3, 4)),
             "helpdesk": lambda: aq.eval_helpdesk(embedder, base, settings.aggregate_k)}
     report = runs[dataset]()
-    report["model"] = {"base": settings.embedding_model, "tuned": tuning}
+    report["model"] = {"base": settings.embedding_model, "tuned": tuning, "backend": backend}
     path = aq.save(report)
     typer.echo(json.dumps({k: v for k, v in report.items() if k != "dataset"}, indent=2))
     typer.echo(f"saved {path}")

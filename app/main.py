@@ -44,7 +44,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         store = SqlStore.from_url(settings.database_url)
         broker = make_broker(settings)
         await broker.start()
-        model = embedder or load_embedder(settings.embedding_model, settings.embedding_threads)
+        model = embedder or load_embedder(settings.embedding_model, settings.embedding_threads,
+                                          settings.embedding_backend, settings.onnx_cache_dir)
         knowledge = KnowledgeRuntime(store, broker, model, settings.index_path, settings.chunk_words,
                                      settings.aggregate_k)
         await knowledge.load()

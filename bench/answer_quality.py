@@ -360,7 +360,9 @@ def eval_helpdesk(embedder: Embedder, base: BotConfig, aggregate_k: int = 1) -> 
 def save(report: dict[str, Any], results_dir: Path = RESULTS) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    tuned = "-tuned" if (report.get("model") or {}).get("tuned") else ""
-    path = results_dir / f"{report['dataset']}{tuned}-{stamp}.json"
+    model = report.get("model") or {}
+    tuned = "-tuned" if model.get("tuned") else ""
+    backend = f"-{model['backend']}" if model.get("backend", "torch") != "torch" else ""
+    path = results_dir / f"{report['dataset']}{tuned}{backend}-{stamp}.json"
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     return path

@@ -4,6 +4,7 @@
 settings Parley actually ships with (app/config.py), so the README can show both honestly.
 
     .venv/bin/python -m bench.production_config
+    PARLEY_EMBEDDING_BACKEND=onnx-int8 .venv/bin/python -m bench.production_config
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ def main() -> None:
     s = Settings()
     config = BotConfig(answer_threshold=s.answer_threshold, clarify_margin=s.clarify_margin,
                        out_of_scope_threshold=s.out_of_scope_threshold, max_failures=s.max_failures)
-    embedder = load_embedder(s.embedding_model, s.embedding_threads)
+    embedder = load_embedder(s.embedding_model, s.embedding_threads, s.embedding_backend, s.onnx_cache_dir)
     data = aq.load_clinc()
     kb = aq.build_kb(embedder, data["train"], aggregate_k=s.aggregate_k)
     test = data["test"] + data["oos_test"]
     outcomes, confidences, timings = aq.run_respond(kb, test, config)
-    report = {"dataset": "clinc150-production-config", "settings": {
+    report = {"dataset": "clinc150-production-config", "embedder": embedder.name,
+              "model": {"base": s.embedding_model, "backend": s.embedding_backend}, "settings": {
         "aggregate_k": s.aggregate_k, "answer_threshold": s.answer_threshold, "clarify_margin": s.clarify_margin,
         "out_of_scope_threshold": s.out_of_scope_threshold},
         "parley": aq.metrics([lbl for _, lbl in test], outcomes, confidences),
