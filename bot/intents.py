@@ -22,32 +22,51 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text)
 
 
-# Words that name a human helper, in en/fr/es/de/pt/it (accent-free, lower-case).
-_PERSON_WORDS = {
-    "human", "humans", "person", "people", "someone", "somebody", "agent", "agents", "representative",
-    "rep", "operator", "manager", "supervisor", "staff", "employee", "advisor", "adviser", "assistant",
-    "humain", "humaine", "personne", "conseiller", "conseillere", "quelqu'un", "operateur", "responsable",
-    "humano", "persona", "agente", "asesor", "asesora", "operador", "operadora", "alguien", "encargado",
-    "mensch", "menschen", "mitarbeiter", "mitarbeiterin", "berater", "beraterin", "jemand", "jemandem",
-    "kundendienst", "kundenservice", "vorgesetzten", "pessoa", "atendente", "alguem", "gerente",
-    "umano", "operatore", "operatrice", "qualcuno", "responsabile", "consulente",
+# Words that can only mean a human helper, in en/fr/es/de/pt/it (accent-free, lower-case).
+_HELPER_WORDS = {
+    "human", "humans", "agent", "agents", "representative", "rep", "operator", "manager", "supervisor",
+    "advisor", "humain", "humaine", "conseiller", "conseillere", "operateur", "humano", "agente",
+    "asesor", "asesora", "operador", "operadora", "encargado", "mensch", "menschen", "mitarbeiter",
+    "mitarbeiterin", "berater", "beraterin", "kundendienst", "kundenservice", "vorgesetzten", "atendente",
+    "gerente", "umano", "operatore", "operatrice", "consulente", "responsabile",
 }
-# Verbs and phrases that ask to be connected.
+# Words that name a person in general: "3 people", "can someone look at my car", "the delivery
+# person". They ask for a human only as what the customer wants to talk to (see _TALK_VERBS).
+_PERSON_WORDS = {
+    "person", "people", "someone", "somebody", "staff", "employee", "assistant", "personne", "persona", "alguien",
+    "jemand", "jemandem", "pessoa", "alguem", "qualcuno", "quelqu'un", "responsable",
+}
+# Verbs and words that ask to be connected (with a helper word).
 _CONNECT_WORDS = {
-    "talk", "speak", "chat", "connect", "transfer", "escalate", "call", "contact", "reach", "get",
+    "talk", "speak", "chat", "connect", "transfer", "escalate", "call", "contact", "reach", "get", "gimme",
     "want", "need", "give", "put", "let", "can", "could", "may", "pls", "plz", "please", "real", "live",
-    "actual", "parler", "discuter", "joindre", "contacter", "veux", "voudrais", "besoin", "passer",
-    "hablar", "comunicar", "quiero", "necesito", "pasame", "pasar", "contactar", "sprechen", "reden",
+    "actual", "proper", "forward", "parler", "discuter", "joindre", "contacter", "veux", "voudrais", "besoin",
+    "passer", "hablar", "comunicar", "quiero", "necesito", "pasame", "pasar", "contactar", "sprechen", "reden",
     "mochte", "moechte", "will", "brauche", "verbinden", "falar", "quero", "preciso", "passar",
     "parlare", "voglio", "vorrei", "bisogno", "passami", "contattare", "echte", "echten", "vraie",
     "vrai", "real", "reale", "verdadera", "verdadeira",
 }
+# Verbs of talking to someone, and adjectives of a real person: what makes "a person" a request.
+_TALK_VERBS = {
+    "talk", "speak", "chat", "connect", "transfer", "reach", "contact", "parler", "discuter", "joindre",
+    "contacter", "hablar", "comunicar", "contactar", "sprechen", "reden", "verbinden", "falar", "parlare",
+    "contattare", "real", "live", "actual", "proper", "vraie", "vrai", "echte", "echten", "echter", "richtige",
+    "richtigen", "reale", "verdadera", "verdadeira",
+}
+_FILLER = {"a", "an", "some", "please", "pls", "plz", "now", "asap", "thanks", "une", "un", "uma", "um", "una", "eine",
+           "einen", "por", "favor", "bitte", "svp"}
 _PHRASES = [
     r"\b(live|real|actual) (chat|agent|person|human|people)\b",
     r"\bcustomer (service|support|care)\b",
     r"\b(talk|speak|chat) (to|with) (a |an |the |your |some )?(human|person|someone|somebody|agent|rep|manager|supervisor|real)",
     r"\bnot (a |an )?(bot|robot|machine)\b",
     r"\b(stop|no more|enough) (bot|robot)\b",
+    r"\b(do ?n'?t|dont|do not|no) (want|wanna|like) (to )?(talk|speak|chat)(ing)? (to|with) (a |an |the |your |this )?(bot|robot|machine|computer)",
+    r"\b(tired of|hate|sick of|stop|no more|done) talking to (a |an |the |this )?(bot|robot|machine|computer)\b",
+    r"\btalking to (a |an |the |this )?(bot|robot|machine|computer) (is|sucks)\b",
+    r"\bhuman (support|help|agent)\b",
+    r"\b(forward|transfer|connect|put) me (on |over |through )?(to|with)\b",
+    r"^(human )?hand ?off( please| pls| now)?$",
     r"\b(human|agent|person|operator|representative) (please|pls|plz|now)\b",
     r"\bservice client\b", r"\bservicio al cliente\b", r"\batencion al cliente\b", r"\batendimento\b",
     r"\bservizio clienti\b", r"\bpersona (real|reale|de verdad)\b", r"\bpessoa real\b",
@@ -90,11 +109,18 @@ def is_human_request(text: str) -> bool:
     if _PHRASE_RE.search(norm):
         return True
     words = _words(norm)
-    has_person = any(_near(w, _PERSON_WORDS) for w in words)
-    if not has_person:
+    if len(words) > 14:
         return False
-    # "agent" alone, "human pls", or a person word with a connect verb in a short message.
-    return len(words) <= 3 or (len(words) <= 14 and any(w in _CONNECT_WORDS for w in words))
+    for i, word in enumerate(words):
+        if _near(word, _HELPER_WORDS):
+            # "agent", "human pls", or a helper word with a connect word in a short message
+            if len(words) <= 3 or any(w in _CONNECT_WORDS for w in words):
+                return True
+        elif word in _PERSON_WORDS:
+            # "a person please" alone, or what a talk verb (a few words before) or "real"/"live" is about
+            if all(w == word or w in _FILLER for w in words) or any(w in _TALK_VERBS for w in words[max(0, i - 4):i]):
+                return True
+    return False
 
 
 _GREETINGS = {
@@ -143,7 +169,7 @@ def strip_greeting(text: str) -> str:
 _PROFANITY = {
     "fuck", "fucking", "fucked", "shit", "shitty", "crap", "crappy", "damn", "wtf", "ffs", "bullshit",
     "stupid", "idiot", "idiots", "useless", "pathetic", "ridiculous", "worst", "terrible", "horrible",
-    "awful", "garbage", "rubbish", "scam", "joke", "furious", "angry", "unacceptable", "disgusting",
+    "awful", "scam", "furious", "angry", "unacceptable", "disgusting",
     "merde", "putain", "nul", "inutile", "mierda", "joder", "inutil", "scheisse", "mist", "nutzlos",
     "porra", "merda", "cazzo", "schifo", "inutile",
 }
@@ -155,8 +181,16 @@ def is_frustrated(text: str) -> bool:
         return True
     if re.search(r"[!?]{3,}", text) and len(text.split()) >= 3:
         return True
-    words = _words(normalise(text))
+    norm = normalise(text)
+    if _SCORN_RE.search(norm):  # "what a joke": a joke or a garbage bill alone is no complaint
+        return True
+    words = _words(norm)
     return sum(1 for w in words if w in _PROFANITY) >= 1 and len(words) >= 2
+
+
+_SCORN_RE = re.compile(r"\b(what a|such a|total|complete|absolute) (joke|garbage|rubbish|farce|trash)\b"
+                       r"|\b(this|that|it|you|bot|service|site|app)( is|'s| are|'re)? (a |an )?(joke|garbage|rubbish|trash)$"
+                       r"|\b(joke|garbage|rubbish|trash) of an? \w+")
 
 
 _NOT_HELPFUL = re.compile(

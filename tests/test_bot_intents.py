@@ -13,12 +13,19 @@ PERSON = [
     "je veux parler à un conseiller", "puis-je parler à une vraie personne", "quiero hablar con una persona",
     "necesito un agente humano", "ich möchte mit einem Mitarbeiter sprechen", "bitte einen echten Menschen",
     "quero falar com um atendente", "posso falar com uma pessoa real?", "vorrei parlare con un operatore",
-    "voglio parlare con una persona", "operador por favor",
+    "voglio parlare con una persona", "operador por favor", "a person please", "someone pls",
+    # the Rasa helpdesk's human_handoff wording
+    "I don't wanna talk to a bot", "i'm tired of talking to a bot", "gimme a proper human", "do you have human support ?",
+    "can you forward me to your team", "handoff", "i need to talk to someone about a charge on my card",
 ]
 NOT_PERSON = [
     "how do I reset my password", "where is my order", "the delivery person left my parcel outside",
     "can I change the name on my account", "how do I become a Loom Rewards member", "what are your opening hours",
     "my package was damaged", "do you ship to Canada",
+    # a person, but not one to talk to (CLINC150 train wording)
+    "will you reserve a table at olive garden for 3 people at 7", "get me an uber for 3 people uptown",
+    "can someone look at my check engine light", "how do i get that tax form from my employer", "text someone",
+    "what stuff did i put on my shopping list", "advise sam of my current location please", "am I talking to a bot?",
 ]
 
 
@@ -50,12 +57,14 @@ def test_greeting_is_stripped_before_searching() -> None:
 
 
 @pytest.mark.parametrize("text", ["THIS IS THE THIRD TIME I ASK", "this is fucking useless", "are you kidding me???",
-                                  "what a joke of a service"])
+                                  "what a joke of a service", "this is a joke", "that's garbage"])
 def test_frustration_is_recognised(text: str) -> None:
     assert is_frustrated(text)
 
 
-@pytest.mark.parametrize("text", ["where is my order?", "I need help with a refund", "OK", "UK shipping costs"])
+@pytest.mark.parametrize("text", ["where is my order?", "I need help with a refund", "OK", "UK shipping costs",
+                                  "tell me a joke", "can you see if paying the garbage bill is on my todo list",
+                                  "make me a reminder that tomorrow is trash day"])
 def test_calm_messages_are_not_frustration(text: str) -> None:
     assert not is_frustrated(text)
 
