@@ -86,7 +86,7 @@ async def _with_runtime(fn: Any) -> Any:
         embedder = load_embedder(settings.embedding_model, settings.embedding_threads, settings.embedding_backend,
                                  settings.onnx_cache_dir)
         knowledge = KnowledgeRuntime(store, broker, embedder, settings.index_path, settings.chunk_words,
-                                     settings.aggregate_k)
+                                     settings.aggregate_k, settings.classifier_c)
         await knowledge.load()  # what is already indexed is not embedded again
         return await fn(store, knowledge)
     finally:
@@ -322,9 +322,9 @@ def eval_command(dataset: str = typer.Argument(..., help="clinc150, banking77 or
     runs = {"clinc150": lambda: aq.eval_clinc(embedder, base, limit, baselines),
             # with a model tuned on all of train, a 10-shot figure would not be 10-shot: not run
             "banking77": lambda: aq.eval_banking77(embedder, base, limit, baselines=baselines,
-                                                   aggregate_k=settings.aggregate_k,
+                                                   aggregate_k=settings.aggregate_k, classifier_c=settings.classifier_c,
                                                    seeds=() if tune_steps else (0, 1, 2, 3, 4)),
-            "helpdesk": lambda: aq.eval_helpdesk(embedder, base, settings.aggregate_k)}
+            "helpdesk": lambda: aq.eval_helpdesk(embedder, base, settings.aggregate_k, settings.classifier_c)}
     report = runs[dataset]()
     report["model"] = {"base": settings.embedding_model, "tuned": tuning, "backend": backend}
     path = aq.save(report)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,15 @@ CHUNKER_VERSION = 2  # bump when chunking changes, so stored vectors are rebuilt
 
 class KnowledgeRuntime:
     def __init__(self, store: SqlStore, broker: Broker, embedder: Embedder, index_dir: Path, chunk_words: int,
-                 aggregate_k: int = 1) -> None:
+                 aggregate_k: int = 1, classifier_c: float = 0.0) -> None:
         self.store = store
         self.broker = broker
         self.embedder = embedder
         self.index_dir = index_dir
         self.chunk_words = chunk_words
-        self.kb = KnowledgeBase(embedder, chunk_words=chunk_words, aggregate_k=aggregate_k)
+        self.kb = KnowledgeBase(embedder, chunk_words=chunk_words, aggregate_k=aggregate_k, classifier_c=classifier_c)
+        self._training: asyncio.Task[None] | None = None
+        self._train_again = False
         # Stored vectors are only reused by the same model and the same chunking.
         self.model_key = f"{embedder.name}#chunks-v{CHUNKER_VERSION}-{chunk_words}"
         self.applied_change = 0
@@ -87,6 +90,7 @@ class KnowledgeRuntime:
         change = await self.store.replace_entries(article.id, self.model_key,
                                                   [(e.kind, e.position, e.text) for e in entries], vectors)
         self.kb.put(article.id, article.title, article.body, entries, vectors)
+        self.train_classifier()
         return change
 
     # ----------------------------------------------------------------- changes
@@ -106,6 +110,7 @@ class KnowledgeRuntime:
         else:
             change = await self.store.delete_entries(article.id)
             self.kb.remove(article.id)
+            self.train_classifier()
         await self.broker.publish(KB_CHANNEL, {"type": "kb_changed", "article_id": article.id, "change": change})
 
     async def apply_changes(self) -> None:
@@ -129,6 +134,37 @@ class KnowledgeRuntime:
                 continue
             entries = [Entry(article_id, kind, text, pos) for kind, pos, text, _ in rows]
             self.kb.put(article_id, article.title, article.body, entries, np.stack([r[3] for r in rows]))
+        self.train_classifier()
+
+    # ----------------------------------------------------------------- the article classifier
+    def train_classifier(self) -> None:
+        """Retrain the article classifier in the background (knowledge_base/classifier.py). Until it
+        is done the bot picks by neighbour score; changes meanwhile queue one more training."""
+        if not self.kb.classifier_c or self._task is None:  # only a started (serving) runtime trains
+            return
+        if self._training is not None and not self._training.done():
+            self._train_again = True
+            return
+        self._training = asyncio.get_running_loop().create_task(self._train(), name="kb-classifier")
+
+    async def _train(self) -> None:
+        self._train_again = True
+        while self._train_again:
+            self._train_again = False
+            started = time.perf_counter()
+            try:
+                used = await asyncio.to_thread(self.kb.train_classifier)
+            except Exception:  # the bot keeps answering by neighbour score
+                log.exception("training the article classifier failed")
+                return
+            if used:
+                log.info("article classifier trained", extra={"articles": len(self.kb.articles),
+                                                              "ms": round((time.perf_counter() - started) * 1000)})
+
+    async def classifier_settled(self) -> None:
+        """Wait for the background training (tests, the benchmark harness)."""
+        while self._training is not None and not self._training.done():
+            await asyncio.shield(self._training)
 
     async def follow(self, poll_seconds: float = 5.0) -> None:
         """Background task: apply changes announced on the broker, and poll the log as a safety net."""
@@ -152,14 +188,16 @@ class KnowledgeRuntime:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.follow(), name="kb-follow")
+        self.train_classifier()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        for task in (self._task, self._training):
+            if task:
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
         try:
             await self.save_index()
         except Exception:

@@ -99,14 +99,17 @@ def train_groups(train: Iterable[Example]) -> dict[str, list[str]]:
     return by_label
 
 
-def build_kb(embedder: Embedder, train: Iterable[Example], aggregate_k: int = 1) -> KnowledgeBase:
-    """Each intent is one article whose example questions are its training utterances."""
+def build_kb(embedder: Embedder, train: Iterable[Example], aggregate_k: int = 1,
+             classifier_c: float = 0.0) -> KnowledgeBase:
+    """Each intent is one article whose example questions are its training utterances. With
+    `classifier_c`, the article classifier is trained as a serving process trains it after a publish."""
     by_label = train_groups(train)
-    kb = KnowledgeBase(embedder, aggregate_k=aggregate_k)
+    kb = KnowledgeBase(embedder, aggregate_k=aggregate_k, classifier_c=classifier_c)
     for label, questions in sorted(by_label.items()):
         title = label.replace("_", " ")
         entries, vectors = embed_article(embedder, label.replace("_", "-"), title, "", questions, 120)
         kb.put(label.replace("_", "-"), title, "", entries, vectors)
+    kb.train_classifier()
     return kb
 
 
@@ -258,11 +261,14 @@ def _threshold_metrics(predict: Callable[[list[str]], tuple[list[str], list[floa
 
 # ----------------------------------------------------------------------------- runs
 AGGREGATE_KS = (1, 3, 5, 10, 20)
+CLASSIFIER_CS = (0.0, 1.0, 10.0, 100.0)  # 0 = no article classifier: the pick is the top neighbour score
 
 
 def eval_clinc(embedder: Embedder, base: BotConfig, limit: int | None = None, baselines: bool = True,
-               aggregate_ks: Sequence[int] = AGGREGATE_KS, intents: int | None = None) -> dict[str, Any]:
-    """CLINC150. On val: the article aggregation k, then the thresholds; test is scored once.
+               aggregate_ks: Sequence[int] = AGGREGATE_KS, intents: int | None = None,
+               classifier_cs: Sequence[float] = CLASSIFIER_CS) -> dict[str, Any]:
+    """CLINC150. On val: the article classifier's C (0 = none), the article aggregation k, then the
+    thresholds; test is scored once.
 
     `intents` keeps only the first N intents (sorted), for quick checks and tests."""
     data = load_clinc(limit)
@@ -270,19 +276,23 @@ def eval_clinc(embedder: Embedder, base: BotConfig, limit: int | None = None, ba
         keep = set(sorted({lbl for _, lbl in data["train"] if lbl != "oos"})[:intents])
         data = {k: [e for e in v if e[1] in keep or e[1] == "oos"] for k, v in data.items()}
     cached = CachingEmbedder(embedder)
-    kb = build_kb(cached, data["train"])
     val = data["val"] + data["oos_val"] + data["oos_train"]
     test = data["test"] + data["oos_test"]
     sweep: dict[str, dict[str, float]] = {}
-    chosen, best_k, best_value = base, 1, -1.0
-    for k in aggregate_ks:
-        kb.aggregate_k = k
-        val_scored = search_all(kb, val)
-        config = choose_thresholds(val_scored, base)
-        m = metrics([s.label for s in val_scored], policy_outcomes(val_scored, config), [_conf(s) for s in val_scored])
-        sweep[str(k)] = {**m, "answer_threshold": config.answer_threshold, "clarify_margin": config.clarify_margin}
-        if m["in_scope_accuracy"] + m.get("oos_recall", 0.0) > best_value:
-            chosen, best_k, best_value = config, k, m["in_scope_accuracy"] + m.get("oos_recall", 0.0)
+    chosen, best_k, best_c, best_value, kb = base, 1, 0.0, -1.0, None
+    for c in classifier_cs:
+        candidate_kb = build_kb(cached, data["train"], classifier_c=c)
+        for k in aggregate_ks:
+            candidate_kb.aggregate_k = k
+            val_scored = search_all(candidate_kb, val)
+            config = choose_thresholds(val_scored, base)
+            m = metrics([s.label for s in val_scored], policy_outcomes(val_scored, config), [_conf(s) for s in val_scored])
+            sweep[f"C={c:g} k={k}" if len(classifier_cs) > 1 else str(k)] = {
+                **m, "answer_threshold": config.answer_threshold, "clarify_margin": config.clarify_margin}
+            if m["in_scope_accuracy"] + m.get("oos_recall", 0.0) > best_value:
+                chosen, best_k, best_c, kb = config, k, c, candidate_kb
+                best_value = m["in_scope_accuracy"] + m.get("oos_recall", 0.0)
+    assert kb is not None
     kb.aggregate_k = best_k
     cached.fresh = True  # the test split is encoded for real, one query at a time
     outcomes, confidences, timings = run_respond(kb, test, chosen)
@@ -294,7 +304,8 @@ def eval_clinc(embedder: Embedder, base: BotConfig, limit: int | None = None, ba
     report: dict[str, Any] = {
         "dataset": "clinc150", "limit": limit, "embedder": embedder.name,
         "thresholds": {"answer_threshold": chosen.answer_threshold, "clarify_margin": chosen.clarify_margin,
-                       "out_of_scope_threshold": chosen.out_of_scope_threshold, "aggregate_k": best_k},
+                       "out_of_scope_threshold": chosen.out_of_scope_threshold, "aggregate_k": best_k,
+                       "classifier_c": best_c},
         "val_sweep": sweep,
         "parley": ours, "latency_ms": {k: percentiles(v) for k, v in timings.items()},
     }
@@ -307,7 +318,7 @@ def eval_clinc(embedder: Embedder, base: BotConfig, limit: int | None = None, ba
 
 def eval_banking77(embedder: Embedder, base: BotConfig, limit: int | None = None, shots: int = 10,
                    seeds: Sequence[int] = (0, 1, 2, 3, 4), baselines: bool = True,
-                   aggregate_k: int = 1) -> dict[str, Any]:
+                   aggregate_k: int = 1, classifier_c: float = 0.0) -> dict[str, Any]:
     """Closed-set accuracy: BANKING77 has no out-of-scope queries, so the top article is the prediction.
     `aggregate_k` is the production setting (chosen on CLINC150 val: BANKING77 has no val split)."""
     data = load_banking77()
@@ -315,7 +326,7 @@ def eval_banking77(embedder: Embedder, base: BotConfig, limit: int | None = None
     embedder = CachingEmbedder(embedder)
 
     def accuracy(train: Sequence[Example]) -> float:
-        kb = build_kb(embedder, train, aggregate_k)
+        kb = build_kb(embedder, train, aggregate_k, classifier_c)
         scored = search_all(kb, test, k=1)
         return 100 * sum(1 for s in scored if s.candidates and article_label(s.candidates[0].article_id) == s.label) / len(scored)
 
@@ -331,18 +342,18 @@ def eval_banking77(embedder: Embedder, base: BotConfig, limit: int | None = None
     if few:
         parley.update({f"{shots}_shot_accuracy_mean": statistics.mean(few), f"{shots}_shot_accuracy_runs": few})
     report: dict[str, Any] = {"dataset": "banking77", "limit": limit, "embedder": embedder.name,
-                              "aggregate_k": aggregate_k, "parley": parley}
+                              "aggregate_k": aggregate_k, "classifier_c": classifier_c, "parley": parley}
     if baselines:
         report["tfidf_lr"] = {"full_accuracy": tfidf_lr_baseline(data["train"], [], test)["closed_set_accuracy"]}
         report["minilm_1nn"] = {"full_accuracy": knn_baseline(embedder, data["train"], [], test)["closed_set_accuracy"]}
     return report
 
 
-def eval_helpdesk(embedder: Embedder, base: BotConfig, aggregate_k: int = 1) -> dict[str, Any]:
+def eval_helpdesk(embedder: Embedder, base: BotConfig, aggregate_k: int = 1, classifier_c: float = 0.0) -> dict[str, Any]:
     """Requests for a person (human_handoff) must escalate as customer_request; out_of_scope must escalate."""
     intents = load_helpdesk()
     train = [(t, name) for name, texts in intents.items() if name not in ("human_handoff", "out_of_scope") for t in texts]
-    kb = build_kb(embedder, train, aggregate_k)
+    kb = build_kb(embedder, train, aggregate_k, classifier_c)
     handoff = [respond(t, ConversationContext(), kb, base) for t in intents.get("human_handoff", [])]
     oos = [respond(t, ConversationContext(), kb, base) for t in intents.get("out_of_scope", [])]
     missed = [t for t, d in zip(intents.get("human_handoff", []), handoff) if d.reason != "customer_request"]

@@ -23,12 +23,13 @@ def main() -> None:
                        out_of_scope_threshold=s.out_of_scope_threshold, max_failures=s.max_failures)
     embedder = load_embedder(s.embedding_model, s.embedding_threads, s.embedding_backend, s.onnx_cache_dir)
     data = aq.load_clinc()
-    kb = aq.build_kb(embedder, data["train"], aggregate_k=s.aggregate_k)
+    kb = aq.build_kb(embedder, data["train"], aggregate_k=s.aggregate_k, classifier_c=s.classifier_c)
     test = data["test"] + data["oos_test"]
     outcomes, confidences, timings = aq.run_respond(kb, test, config)
     report = {"dataset": "clinc150-production-config", "embedder": embedder.name,
               "model": {"base": s.embedding_model, "backend": s.embedding_backend}, "settings": {
-        "aggregate_k": s.aggregate_k, "answer_threshold": s.answer_threshold, "clarify_margin": s.clarify_margin,
+        "aggregate_k": s.aggregate_k, "classifier_c": s.classifier_c, "answer_threshold": s.answer_threshold,
+        "clarify_margin": s.clarify_margin,
         "out_of_scope_threshold": s.out_of_scope_threshold},
         "parley": aq.metrics([lbl for _, lbl in test], outcomes, confidences),
         "latency_ms": {k: aq.percentiles(v) for k, v in timings.items()}}

@@ -81,7 +81,9 @@ def choose(candidates: list[Candidate], config: BotConfig) -> tuple[str, str | N
     top = candidates[0]
     if top.score < config.answer_threshold:
         return "escalate", "low_confidence", ()
-    close = [c for c in candidates[: config.max_clarify_options] if top.score - c.score <= config.clarify_margin]
+    # Candidates just below the top are close. One scoring above it was overruled by the article
+    # classifier (knowledge_base/classifier.py), which picks better than the score: not offered.
+    close = [c for c in candidates[: config.max_clarify_options] if 0 <= top.score - c.score <= config.clarify_margin]
     if len(close) > 1:
         return "clarify", None, tuple(close)
     return "answer", None, (top,)

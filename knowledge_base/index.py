@@ -55,6 +55,7 @@ class VectorIndex:
         self._vectors: dict[str, np.ndarray] = {}  # per article, rows in the order of _by_article
         self._chunk_rows: dict[str, np.ndarray] = {}  # per article, which of those rows are body chunks
         self._next_id = 1
+        self.generation = 0  # bumped by every change, so a model trained on the entries knows it is stale
         self._lock = threading.RLock()
 
     def __len__(self) -> int:
@@ -79,10 +80,18 @@ class VectorIndex:
             self._by_article[article_id] = ids.tolist()
             self._vectors[article_id] = vectors.copy()
             self._chunk_rows[article_id] = np.asarray([i for i, e in enumerate(entries) if e.kind == "chunk"], dtype=np.int64)
+            self.generation += 1
 
     def remove_article(self, article_id: str) -> None:
         with self._lock:
             self._remove_locked(article_id)
+            self.generation += 1
+
+    def snapshot(self) -> tuple[int, list[str], list[np.ndarray]]:
+        """(generation, article ids, each article's entry vectors): what an article classifier learns from."""
+        with self._lock:
+            ids = sorted(self._vectors)
+            return self.generation, ids, [self._vectors[a] for a in ids]
 
     def _remove_locked(self, article_id: str) -> None:
         ids = self._by_article.pop(article_id, None)
@@ -117,16 +126,27 @@ class VectorIndex:
         ranked: list[ArticleHit] = []
         with self._lock:
             for aid in dict.fromkeys(h.entry.article_id for h in hits):
-                ids = self._by_article.get(aid)
-                if not ids:
-                    continue
-                scores = self._vectors[aid] @ query
-                best = self._entries[ids[int(np.argmax(scores))]]
-                rows = self._chunk_rows[aid]
-                chunk = self._entries[ids[int(rows[np.argmax(scores[rows])])]] if len(rows) else None
-                ranked.append(ArticleHit(aid, top_k_mean(scores, aggregate_k), best, chunk))
+                hit = self._score_locked(aid, query, aggregate_k)
+                if hit is not None:
+                    ranked.append(hit)
         ranked.sort(key=lambda h: h.score, reverse=True)
         return ranked[:k]
+
+    def score_article(self, article_id: str, vector: np.ndarray, aggregate_k: int = 1) -> ArticleHit | None:
+        """One article scored exactly as `search_articles` scores it, wherever it ranks."""
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(self.dim)
+        with self._lock:
+            return self._score_locked(article_id, query, aggregate_k)
+
+    def _score_locked(self, article_id: str, query: np.ndarray, aggregate_k: int) -> ArticleHit | None:
+        ids = self._by_article.get(article_id)
+        if not ids:
+            return None
+        scores = self._vectors[article_id] @ query
+        best = self._entries[ids[int(np.argmax(scores))]]
+        rows = self._chunk_rows[article_id]
+        chunk = self._entries[ids[int(rows[np.argmax(scores[rows])])]] if len(rows) else None
+        return ArticleHit(article_id, top_k_mean(scores, aggregate_k), best, chunk)
 
     # --- persistence: the index file is a cache of the vectors kept in the database
     def save(self, directory: Path, stamp: str) -> None:

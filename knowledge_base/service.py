@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge_base.chunking import Entry, article_entries, chunk_body
+from knowledge_base.classifier import ArticleClassifier, train_classifier
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import VectorIndex
 from knowledge_base.models import Candidate, SearchResult
@@ -41,13 +42,31 @@ class KnowledgeBase:
     """Search over published articles. Updated one article at a time, never rebuilt on publish."""
 
     def __init__(self, embedder: Embedder, index: VectorIndex | None = None, chunk_words: int = 120,
-                 url_prefix: str = "/kb/", aggregate_k: int = 1) -> None:
+                 url_prefix: str = "/kb/", aggregate_k: int = 1, classifier_c: float = 0.0) -> None:
         self.embedder = embedder
         self.aggregate_k = aggregate_k  # an article scores the mean of its best `aggregate_k` entries
         self.index = index or VectorIndex(embedder.dim)
         self.chunk_words = chunk_words
         self.url_prefix = url_prefix
         self.articles: dict[str, IndexedArticle] = {}
+        self.classifier_c = classifier_c  # 0: pick the article by neighbour score alone
+        self.classifier: ArticleClassifier | None = None
+
+    def train_classifier(self) -> bool:
+        """Fit the article classifier on the index as it is now (slow: call it off the event loop).
+        True when the new classifier is in use; False when off, or when the index changed meanwhile."""
+        if not self.classifier_c:
+            return False
+        generation, article_ids, vectors = self.index.snapshot()
+        fitted = train_classifier(generation, article_ids, vectors, c=self.classifier_c)
+        if fitted is None or fitted.generation != self.index.generation:
+            return False
+        self.classifier = fitted
+        return True
+
+    @property
+    def classifier_current(self) -> bool:
+        return self.classifier is not None and self.classifier.generation == self.index.generation
 
     def put(self, article_id: str, title: str, body: str, entries: list[Entry], vectors: np.ndarray) -> None:
         chunks = tuple(chunk_body(body, self.chunk_words))
@@ -70,6 +89,15 @@ class KnowledgeBase:
         vector = self.embedder.encode([text])[0]
         t1 = time.perf_counter()
         hits = self.index.search_articles(vector, k=k, aggregate_k=self.aggregate_k)
+        classifier = self.classifier
+        if hits and classifier is not None and classifier.generation == self.index.generation:
+            # the classifier picks the article; its neighbour score stays the confidence
+            picked, _ = classifier.pick(vector)
+            if picked != hits[0].article_id:
+                hit = next((h for h in hits if h.article_id == picked), None) or self.index.score_article(
+                    picked, vector, self.aggregate_k)
+                if hit is not None:
+                    hits = [hit, *(h for h in hits if h.article_id != picked)][:k]
         t2 = time.perf_counter()
         candidates = []
         for hit in hits:

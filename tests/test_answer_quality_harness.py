@@ -14,10 +14,11 @@ pytestmark = pytest.mark.skipif(not (aq.DATASETS / "clinc150" / "data_full.json"
 
 def test_harness_chooses_k_and_thresholds_on_val_and_scores_test_with_respond() -> None:
     report = aq.eval_clinc(HashingEmbedder(), BotConfig(), limit=60, baselines=True, intents=6,
-                           aggregate_ks=(1, 5))
+                           aggregate_ks=(1, 5), classifier_cs=(0.0, 10.0))
     chosen = report["thresholds"]
-    assert chosen["aggregate_k"] in (1, 5) and set(report["val_sweep"]) == {"1", "5"}
-    swept = report["val_sweep"][str(chosen["aggregate_k"])]
+    assert chosen["aggregate_k"] in (1, 5) and chosen["classifier_c"] in (0.0, 10.0)
+    assert set(report["val_sweep"]) == {"C=0 k=1", "C=0 k=5", "C=10 k=1", "C=10 k=5"}
+    swept = report["val_sweep"][f"C={chosen['classifier_c']:g} k={chosen['aggregate_k']}"]
     assert swept["wrongly_escalated"] <= 3.0 + 100 / swept["n_in_scope"]  # the 3 % rule, on val
     ours = report["parley"]
     assert ours["n_in_scope"] > 0 and ours["n_oos"] == 60

@@ -75,3 +75,18 @@ def test_that_did_not_help_after_an_answer_escalates_as_repeated_failure(kb: Kno
 def test_small_talk_is_answered_politely_in_the_customers_language(kb: KnowledgeBase) -> None:
     d = respond("merci", ConversationContext(lang="fr"), kb, CONFIG)
     assert d.action == "smalltalk" and d.article is None and "plaisir" in d.text
+
+
+def test_a_candidate_the_classifier_overruled_is_not_offered_but_close_ones_below_are() -> None:
+    from bot.decision import choose
+    from knowledge_base.models import Candidate
+
+    def cand(article_id: str, score: float) -> Candidate:
+        return Candidate(article_id, article_id.title(), score, "", "/kb/" + article_id)
+
+    config = BotConfig(answer_threshold=0.5, clarify_margin=0.05, out_of_scope_threshold=0.4)
+    # the classifier picked "a" although "b" scores higher: answer "a", do not offer "b"
+    assert choose([cand("a", 0.70), cand("b", 0.74), cand("c", 0.50)], config)[:2] == ("answer", None)
+    # a candidate just below the pick is still offered beside it
+    action, _, offered = choose([cand("a", 0.70), cand("b", 0.74), cand("c", 0.68)], config)
+    assert action == "clarify" and [c.article_id for c in offered] == ["a", "c"]
