@@ -3,6 +3,7 @@ publish → answerable over /ws/chat, content gaps and analytics."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 import zipfile
@@ -119,9 +120,21 @@ async def test_publish_then_the_bot_answers_with_it_over_the_chat_socket(live_se
                                   "questions": ["how do I sign my iguana up for the reptile club"]})
     before = await ask(live_server, "how do I sign my iguana up for the reptile club?")
     assert before.get("article") is None or before["article"]["id"] != aid
+
+    def trainings() -> int:  # the article classifier is retrained in the background after each publish
+        return live_server.log_path.read_text(errors="replace").count("article classifier trained")
+
+    trained_before = trainings()
     assert c.post(f"/api/articles/{aid}/publish").json()["status"] == "published"
     reply = await ask(live_server, "how do I sign my iguana up for the reptile club?")
     assert reply["type"] == "message" and reply["action"] == "answer" and reply["article"]["id"] == aid, reply
+    for _ in range(100):
+        if trainings() > trained_before:
+            break
+        await asyncio.sleep(0.1)
+    assert trainings() > trained_before, "the publish did not retrain the article classifier"
+    retrained = await ask(live_server, "how do I sign my iguana up for the reptile club?")
+    assert retrained["article"]["id"] == aid  # and with the classifier in use, still the new article
     c.post(f"/api/articles/{aid}/archive")
     after = await ask(live_server, "how do I sign my iguana up for the reptile club?")
     assert after.get("article") is None or after["article"]["id"] != aid
