@@ -162,7 +162,8 @@ def cmd_chat(args: argparse.Namespace) -> dict[str, Any]:
     with ExitStack() as stack:
         server = None if args.url else start_sqlite_server(stack, args)
         url = args.url or server.ws_url  # type: ignore[union-attr]
-        result = {"bench": "chat", "server": "1 process, SQLite, in-process broker", **asyncio.run(
+        result = {"bench": "chat", "server": args.server or ("1 process, SQLite, in-process broker" if server
+                                                              else f"already running at {url}"), **asyncio.run(
             run_chat(url, args.customers, args.duration, args.think, args.ramp))}
     return result
 
@@ -302,6 +303,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     chat.add_argument("--think", type=float, default=1.0, help="mean pause between a reply and the next message")
     chat.add_argument("--ramp", type=float, default=5.0, help="seconds to connect everyone (not measured)")
     chat.add_argument("--url", default=None, help="ws://host:port of a running server")
+    chat.add_argument("--server", default=None, help="what that running server is, for the result file")
     idle = sub.add_parser("idle", help="idle sessions held by one process, RSS per session")
     idle.add_argument("--sessions", type=int, default=5000)
     idle.add_argument("--hold", type=float, default=5.0)
