@@ -52,6 +52,9 @@ class Settings(BaseSettings):
         default="onnx-int8", description="onnx-int8: the model exported once to ONNX Runtime with int8 weights "
         "(cached in DATA_DIR/models/onnx; the first start exports it); onnx: the same export, float32; torch: "
         "sentence-transformers as is. Changing it re-embeds every article at start-up, as a new model does.")
+    model_cache_dir: Path | None = Field(default=None, description="Where exported ONNX models are kept (default "
+                                         "DATA_DIR/models/onnx). Processes and hosts may share one: exports are "
+                                         "written whole and keyed by the model's files.")
     chunk_words: int = Field(default=120, ge=20, le=2000, description="Words per article chunk.")
 
     # --- bot decision thresholds. From the CLINC150 validation sweep in
@@ -157,7 +160,7 @@ class Settings(BaseSettings):
 
     @property
     def onnx_cache_dir(self) -> Path:
-        return self.data_dir / "models" / "onnx"
+        return self.model_cache_dir or self.data_dir / "models" / "onnx"
 
 
 @lru_cache
