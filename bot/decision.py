@@ -81,9 +81,10 @@ def choose(candidates: list[Candidate], config: BotConfig) -> tuple[str, str | N
     top = candidates[0]
     if top.score < config.answer_threshold:
         return "escalate", "low_confidence", ()
-    # Candidates just below the top are close. One scoring above it was overruled by the article
-    # classifier (knowledge_base/classifier.py), which picks better than the score: not offered.
-    close = [c for c in candidates[: config.max_clarify_options] if 0 <= top.score - c.score <= config.clarify_margin]
+    # Candidates scoring within the margin of the top one are close. The top one may score below
+    # another when the article classifier (knowledge_base/classifier.py) picked it: within the
+    # margin, that disagreement is offered as a choice; beyond it, the classifier's pick stands.
+    close = [c for c in candidates[: config.max_clarify_options] if abs(top.score - c.score) <= config.clarify_margin]
     if len(close) > 1:
         return "clarify", None, tuple(close)
     return "answer", None, (top,)

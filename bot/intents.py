@@ -68,6 +68,7 @@ _PHRASES = [
     r"\b(forward|transfer|connect|put) me (on |over |through )?(to|with)\b",
     r"^(human )?hand ?off( please| pls| now)?$",
     r"\b(human|agent|person|operator|representative) (please|pls|plz|now)\b",
+    r"\b(want|need|wanna|prefer|demand|request) (a |an |some |a real |a live |to see a )?(person|someone|somebody)\b",
     r"\bservice client\b", r"\bservicio al cliente\b", r"\batencion al cliente\b", r"\batendimento\b",
     r"\bservizio clienti\b", r"\bpersona (real|reale|de verdad)\b", r"\bpessoa real\b",
     r"\b(echte[nm]?|richtige[nm]?) (person|mensch|menschen|mitarbeiter)\b",

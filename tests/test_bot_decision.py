@@ -77,7 +77,7 @@ def test_small_talk_is_answered_politely_in_the_customers_language(kb: Knowledge
     assert d.action == "smalltalk" and d.article is None and "plaisir" in d.text
 
 
-def test_a_candidate_the_classifier_overruled_is_not_offered_but_close_ones_below_are() -> None:
+def test_a_candidate_the_classifier_overruled_is_offered_only_within_the_margin() -> None:
     from bot.decision import choose
     from knowledge_base.models import Candidate
 
@@ -85,8 +85,11 @@ def test_a_candidate_the_classifier_overruled_is_not_offered_but_close_ones_belo
         return Candidate(article_id, article_id.title(), score, "", "/kb/" + article_id)
 
     config = BotConfig(answer_threshold=0.5, clarify_margin=0.05, out_of_scope_threshold=0.4)
-    # the classifier picked "a" although "b" scores higher: answer "a", do not offer "b"
-    assert choose([cand("a", 0.70), cand("b", 0.74), cand("c", 0.50)], config)[:2] == ("answer", None)
-    # a candidate just below the pick is still offered beside it
-    action, _, offered = choose([cand("a", 0.70), cand("b", 0.74), cand("c", 0.68)], config)
-    assert action == "clarify" and [c.article_id for c in offered] == ["a", "c"]
+    # the classifier picked "a" although "b" scores far higher: the pick stands, "b" is not offered
+    assert choose([cand("a", 0.70), cand("b", 0.80), cand("c", 0.50)], config)[:2] == ("answer", None)
+    # "b" scores a little higher: the two disagree within the margin, so both are offered, the pick first
+    action, _, offered = choose([cand("a", 0.70), cand("b", 0.74), cand("c", 0.50)], config)
+    assert action == "clarify" and [c.article_id for c in offered] == ["a", "b"]
+    # with no margin (the benchmark's setting) the pick is answered
+    assert choose([cand("a", 0.70), cand("b", 0.74)], BotConfig(answer_threshold=0.5, clarify_margin=0.0,
+                                                                 out_of_scope_threshold=0.4))[0] == "answer"

@@ -17,6 +17,7 @@ PERSON = [
     # the Rasa helpdesk's human_handoff wording
     "I don't wanna talk to a bot", "i'm tired of talking to a bot", "gimme a proper human", "do you have human support ?",
     "can you forward me to your team", "handoff", "i need to talk to someone about a charge on my card",
+    "I want a person about order 123", "i need someone to help me with a refund",
 ]
 NOT_PERSON = [
     "how do I reset my password", "where is my order", "the delivery person left my parcel outside",
