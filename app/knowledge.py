@@ -161,11 +161,6 @@ class KnowledgeRuntime:
                 log.info("article classifier trained", extra={"articles": len(self.kb.articles),
                                                               "ms": round((time.perf_counter() - started) * 1000)})
 
-    async def classifier_settled(self) -> None:
-        """Wait for the background training (tests, the benchmark harness)."""
-        while self._training is not None and not self._training.done():
-            await asyncio.shield(self._training)
-
     async def follow(self, poll_seconds: float = 5.0) -> None:
         """Background task: apply changes announced on the broker, and poll the log as a safety net."""
         sub = self.broker.subscription()

@@ -62,6 +62,11 @@ def train_classifier(generation: int, article_ids: Sequence[str], vectors: Seque
         loss.backward()
         return loss
 
-    optimiser.step(closure)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # background work: leave the other core to the requests being served
+    try:
+        optimiser.step(closure)
+    finally:
+        torch.set_num_threads(threads)
     return ArticleClassifier(generation, tuple(aid for aid, _ in pairs), w.detach().numpy().copy(),
                              b.detach().numpy().copy())
