@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
+from starlette.websockets import WebSocketDisconnect
 
 from app.auth import user_for_token
 from app.config import Settings
@@ -104,3 +105,13 @@ CurrentAdmin = Annotated[User, Depends(require_role("admin"))]
 async def websocket_user(websocket: WebSocket, store: SqlStore) -> User | None:
     token = websocket.query_params.get("token") or websocket.cookies.get(SESSION_COOKIE)
     return await user_for_token(store, token)
+
+
+async def send_text(ws: WebSocket, text: str) -> None:
+    """Send on a socket that may have been closed underneath us: uvicorn closes it by itself on an
+    oversized or malformed frame or a ping timeout, or the peer left. That is a disconnect, not a
+    server error: WebSocketDisconnect, which the socket handlers end on quietly."""
+    try:
+        await ws.send_text(text)
+    except (RuntimeError, OSError) as exc:
+        raise WebSocketDisconnect(1006) from exc

@@ -63,7 +63,11 @@ class CustomerLimits:
 class FrameBudget:
     """A token bucket for one websocket's frames, of every type: typing and ping floods cost the
     server as much as messages do. Local to the socket (its frames all arrive at this process),
-    so it needs no shared storage and no await."""
+    so it needs no shared storage and no await.
+
+    Customer messages spend it but are never refused by it: they have their own per-minute limits,
+    and refusing one while the next is accepted would put the conversation out of order. A burst of
+    messages therefore leaves less room for the typing and ping frames around it."""
 
     def __init__(self, per_second: float, burst: int) -> None:
         self.rate = per_second
@@ -73,10 +77,14 @@ class FrameBudget:
         self.refused_in_a_row = 0
         self.give_up_after = burst * 10
 
-    def take(self) -> bool:
+    def take(self, always: bool = False) -> bool:
+        """Spend one frame; False when over budget. `always`: spend what is there and allow it."""
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
+        if always:
+            self.tokens = max(0.0, self.tokens - 1)
+            return True
         if self.tokens >= 1:
             self.tokens -= 1
             self.refused_in_a_row = 0
@@ -90,9 +98,10 @@ class FrameBudget:
         return self.refused_in_a_row >= self.give_up_after
 
 
-async def spend_frame(budget: FrameBudget, ws: WebSocket, metrics: Any, scope: str) -> None:
-    """Spend one frame of a socket's budget: over it, a `rate_limited` error; flooding on, close 1008."""
-    if budget.take():
+async def spend_frame(budget: FrameBudget, ws: WebSocket, metrics: Any, scope: str, always: bool = False) -> None:
+    """Spend one frame of a socket's budget: over it, a `rate_limited` error; flooding on, close 1008.
+    `always` for chat messages (see FrameBudget)."""
+    if budget.take(always):
         return
     if budget.flooding:
         await ws.close(1008, "too many frames")

@@ -159,3 +159,22 @@ async def test_hostile_frames_get_errors_or_close_codes_and_the_server_stays_up(
     assert assert_events_gapless(str(fresh_server.data_dir / "parley.db")) >= 5
     log = fresh_server.log_path.read_text(errors="replace")
     assert "Traceback" not in log, log[log.find("Traceback") - 500:][:3000]
+
+
+async def test_a_socket_closed_by_uvicorn_mid_reply_is_a_quiet_disconnect(fresh_server: LiveServer) -> None:
+    """A frame, then at once one over the size limit: uvicorn closes the socket (1009) while the
+    server is still answering the first. That is a disconnect, never a server error."""
+    fresh_server.start()
+    for i in range(20):
+        async with websockets.connect(f"{fresh_server.ws_url}/ws/chat", max_size=None) as ws:
+            await ws.recv()  # session
+            await ws.send(json.dumps({"type": "message", "text": "how do I reset my password"}) if i % 2 else "not json")
+            try:
+                await ws.send("x" * 70_000)
+                while True:
+                    await asyncio.wait_for(ws.recv(), 5)
+            except websockets.ConnectionClosed as closed:
+                assert closed.rcvd is None or closed.rcvd.code == 1009
+    assert httpx.get(fresh_server.base_url + "/readyz").status_code == 200
+    log = fresh_server.log_path.read_text(errors="replace")
+    assert "Traceback" not in log, log[log.find("Traceback") - 500:][:3000]

@@ -12,7 +12,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app import events as ev
 from app.conversation import AGENTS_CHANNEL, DeskError, case_summary, conversation_channel, event_from_wire
-from app.deps import Services, websocket_user
+from app.deps import Services, send_text, websocket_user
 from app.ratelimit import FrameBudget, spend_frame
 from app.schemas import UserPublic
 from app.storage.records import Event, User
@@ -37,7 +37,7 @@ class AgentSession:
     async def send(self, frame: dict[str, Any]) -> None:
         async with self._send_lock:
             if self.ws.application_state == WebSocketState.CONNECTED:
-                await self.ws.send_text(json.dumps(frame, default=str))
+                await send_text(self.ws, json.dumps(frame, default=str))
 
     async def send_queue(self) -> None:
         items = await self.services.store.queue()
@@ -58,10 +58,16 @@ class AgentSession:
             for item in batch:
                 if item.seq > self.opened[conv_id]:
                     if self.ws.application_state == WebSocketState.CONNECTED:
-                        await self.ws.send_text(json.dumps(ev.agent_event_frame(item), default=str))
+                        await send_text(self.ws, json.dumps(ev.agent_event_frame(item), default=str))
                     self.opened[conv_id] = item.seq
 
     async def writer(self) -> None:
+        try:
+            await self._write()
+        except WebSocketDisconnect:
+            return  # the socket is gone; the reader ends the session
+
+    async def _write(self) -> None:
         while True:
             channel, message = await self.sub.get()
             kind = message.get("type")
@@ -108,7 +114,7 @@ class AgentSession:
             events = await self.desk.transcript(conversation_id, last_seq, include_internal=True)
             self.opened[conversation_id] = max([last_seq, *[e.seq for e in events]])
             if self.ws.application_state == WebSocketState.CONNECTED:
-                await self.ws.send_text(json.dumps({
+                await send_text(self.ws, json.dumps({
                     "type": "transcript", "conversation_id": conversation_id, "ref": ref,
                     "status": conv.status, "contact": conv.contact, "case": case_summary(case) if case else None,
                     "events": [ev.agent_event_frame(e)["event"] for e in events]}, default=str))
@@ -168,7 +174,8 @@ class AgentSession:
             try:
                 # every frame spends the socket's budget, valid or not (parsed first, so a refused
                 # frame's error carries its ref)
-                await spend_frame(self.budget, self.ws, self.desk.metrics, "agent_frames")
+                await spend_frame(self.budget, self.ws, self.desk.metrics, "agent_frames",
+                                  always=isinstance(frame, ev.AgentMessage))
                 if problem is not None:
                     raise problem
                 result = await self.handle(frame)

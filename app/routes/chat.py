@@ -15,7 +15,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app import events as ev
 from app.conversation import QUEUE_CHANNEL, DeskError, conversation_channel, event_from_wire
-from app.deps import Services, StoreDep, DeskDep
+from app.deps import DeskDep, Services, StoreDep, send_text
 from app.logging import bind_conversation
 from app.ratelimit import FrameBudget, spend_frame
 from app.storage.records import Conversation, Event
@@ -64,7 +64,7 @@ class CustomerSession:
     async def send(self, frame: dict[str, Any]) -> None:
         async with self._send_lock:
             if self.ws.application_state == WebSocketState.CONNECTED:
-                await self.ws.send_text(json.dumps(frame))
+                await send_text(self.ws, json.dumps(frame))
 
     async def deliver(self, event: Event) -> None:
         """Send an event once, in order; fill any gap from the store first."""
@@ -82,7 +82,7 @@ class CustomerSession:
                     if item.kind == "handoff":
                         self.status = item.data.get("status") or self.status
                     if self.ws.application_state == WebSocketState.CONNECTED:
-                        await self.ws.send_text(json.dumps(ev.event_frame(item)))
+                        await send_text(self.ws, json.dumps(ev.event_frame(item)))
                 self.last_seq = max(self.last_seq, item.seq)
             self.last_seq = max(self.last_seq, event.seq)
 
@@ -102,6 +102,12 @@ class CustomerSession:
             await self.send(frame)
 
     async def writer(self) -> None:
+        try:
+            await self._write()
+        except WebSocketDisconnect:
+            return  # the socket is gone; the reader ends the session
+
+    async def _write(self) -> None:
         while True:
             channel, message = await self.sub.get()
             kind = message.get("type")
@@ -183,14 +189,17 @@ class CustomerSession:
                 return
             frame, problem = ev.read_frame(ev.parse_customer_frame, raw)
             try:
-                # every frame spends the socket's budget, valid or not (parsed first, so a refused
-                # message's error can name its client_msg_id)
-                await spend_frame(self.budget, self.ws, self.desk.metrics, "session_frames")
+                # every frame spends the socket's budget, valid or not; messages are never refused
+                # by it (app.ratelimit.FrameBudget), so it parses first
+                await spend_frame(self.budget, self.ws, self.desk.metrics, "session_frames",
+                                  always=isinstance(frame, ev.CustomerMessage))
                 if problem is not None:
                     raise problem
                 await self.handle(frame)
             except (ev.FrameError, DeskError) as exc:
                 error = ev.error_frame(exc.code, exc.detail)
+                if frame is not None:
+                    error["frame"] = frame.type  # which kind of frame was refused (typing, message, …)
                 if isinstance(frame, ev.CustomerMessage) and frame.client_msg_id:
                     error["client_msg_id"] = frame.client_msg_id  # which queued message was refused
                 await self.send(error)

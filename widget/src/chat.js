@@ -801,6 +801,7 @@
   function onError(f) {
     var code = f.code;
     if (code === 'rate_limited') {
+      if (f.frame && f.frame !== 'message') return;  // a typing or ping frame was dropped: nothing to resend
       inflight = {};
       flash(t('rate_limited'));
       setTimeout(flushOutbox, 5000);
