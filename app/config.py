@@ -97,7 +97,8 @@ class Settings(BaseSettings):
     ip_messages_per_minute: int = Field(default=300, ge=1, description="Customer messages per client IP, over all its conversations.")
     conversations_per_minute: int = Field(default=30, ge=1, description="New conversations per client IP; more are closed with 1008.")
     frames_per_second: float = Field(default=10, gt=0, description="Frames of any type (typing, ping, …) one websocket may "
-                                     "send per second on average; more get a `rate_limited` error frame.")
+                                     "send per second on average; more get a `rate_limited` error frame (chat messages "
+                                     "count but are never refused: the per-minute limits govern them).")
     frame_burst: int = Field(default=40, ge=1, description="Frames a websocket may send at once above that rate; a socket "
                              "that keeps flooding after its errors (10× this many refused in a row) is closed with 1008.")
     forwarded_allow_ips: str = Field(default="127.0.0.1", description="Comma-separated proxy addresses (or `*`) whose "
