@@ -38,13 +38,13 @@ class RequestHuman(_Frame):
 
 class Feedback(_Frame):
     type: Literal["feedback"]
-    seq: int = Field(ge=1, le=INT_MAX)
+    seq: int = Field(ge=1)
     helpful: bool
 
 
 class Resume(_Frame):
     type: Literal["resume"]
-    last_seq: int = Field(ge=0, le=INT_MAX)
+    last_seq: int = Field(ge=0)
 
 
 class Typing(_Frame):
@@ -90,13 +90,13 @@ class _AgentFrame(_Frame):
 
 class Claim(_AgentFrame):
     type: Literal["claim"]
-    case_id: int = Field(ge=1, le=INT_MAX)
+    case_id: int = Field(ge=1)
 
 
 class Open(_AgentFrame):
     type: Literal["open"]
     conversation_id: ConversationId
-    last_seq: int = Field(default=0, ge=0, le=INT_MAX)
+    last_seq: int = Field(default=0, ge=0)
 
 
 class AgentMessage(_AgentFrame):
@@ -114,18 +114,18 @@ class Note(_AgentFrame):
 
 class Resolve(_AgentFrame):
     type: Literal["resolve"]
-    case_id: int = Field(ge=1, le=INT_MAX)
+    case_id: int = Field(ge=1)
 
 
 class HandBack(_AgentFrame):
     type: Literal["hand_back"]
-    case_id: int = Field(ge=1, le=INT_MAX)
+    case_id: int = Field(ge=1)
 
 
 class Transfer(_AgentFrame):
     type: Literal["transfer"]
-    case_id: int = Field(ge=1, le=INT_MAX)
-    agent_id: int = Field(ge=1, le=INT_MAX)
+    case_id: int = Field(ge=1)
+    agent_id: int = Field(ge=1)
 
 
 class AgentTyping(_AgentFrame):
@@ -187,7 +187,7 @@ def _parse(raw: str, adapter: TypeAdapter[Any], known: tuple[str, ...]) -> Any:
         where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
         raise FrameError("invalid_frame", f"{kind}: {where}: {first['msg']}", ref) from None
     for name, value in vars(frame).items():  # ids and seqs must fit the database's integers
-        if isinstance(value, int) and not isinstance(value, bool) and not -2**31 < value < 2**31:
+        if isinstance(value, int) and not isinstance(value, bool) and not -INT_MAX <= value <= INT_MAX:
             raise FrameError("invalid_frame", f"{kind}: {name}: number out of range", ref)
     return frame
 

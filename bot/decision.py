@@ -115,7 +115,6 @@ def respond(
 
     `article_id` is set when the customer clicked one of the last clarify's options.
     """
-    started = time.perf_counter()
     lang = context.lang
     early = conversation_rules(text, context, config)
     if early is not None:

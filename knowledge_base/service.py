@@ -65,8 +65,10 @@ class KnowledgeBase:
         return True
 
     @property
-    def classifier_current(self) -> bool:
-        return self.classifier is not None and self.classifier.generation == self.index.generation
+    def current_classifier(self) -> ArticleClassifier | None:
+        """The classifier if it was trained on the index as it is now, else None."""
+        classifier = self.classifier
+        return classifier if classifier is not None and classifier.generation == self.index.generation else None
 
     def put(self, article_id: str, title: str, body: str, entries: list[Entry], vectors: np.ndarray) -> None:
         chunks = tuple(chunk_body(body, self.chunk_words))
@@ -89,8 +91,8 @@ class KnowledgeBase:
         vector = self.embedder.encode([text])[0]
         t1 = time.perf_counter()
         hits = self.index.search_articles(vector, k=k, aggregate_k=self.aggregate_k)
-        classifier = self.classifier
-        if hits and classifier is not None and classifier.generation == self.index.generation:
+        classifier = self.current_classifier
+        if hits and classifier is not None:
             # the classifier picks the article; its neighbour score stays the confidence
             picked, _ = classifier.pick(vector)
             if picked != hits[0].article_id:

@@ -19,6 +19,7 @@ import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
+SHOTS = ARTIFACTS / "screenshots"  # browser tests' screenshots
 MODEL_CACHE = Path.home() / ".cache" / "parley" / "onnx"
 
 

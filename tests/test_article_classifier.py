@@ -59,14 +59,14 @@ def test_the_classifier_overrules_a_stray_neighbour_and_is_never_used_stale() ->
     nearest = kb.search("question").candidates
     assert [c.article_id for c in nearest][:2] == ["b", "a"]  # by neighbour score alone
 
-    assert kb.train_classifier() and kb.classifier_current
+    assert kb.train_classifier() and kb.current_classifier is not None
     picked = kb.search("question").candidates
     assert picked[0].article_id == "a"
     # the confidence stays the neighbour score of the picked article
     assert picked[0].score == next(c.score for c in nearest if c.article_id == "a")
 
     put(kb, "c", cluster(2, 20))  # the index changed: the classifier does not know "c"
-    assert not kb.classifier_current
+    assert kb.current_classifier is None
     assert kb.search("question").candidates[0].article_id == "b"
     assert kb.train_classifier()
     assert kb.search("question").candidates[0].article_id == "a"

@@ -12,7 +12,7 @@ import csv
 import hashlib
 import io
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 

@@ -15,7 +15,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app import events as ev
 from app.conversation import QUEUE_CHANNEL, DeskError, conversation_channel, event_from_wire
-from app.deps import DeskDep, Services, StoreDep, send_text
+from app.deps import DeskDep, Services, send_text
 from app.logging import bind_conversation
 from app.ratelimit import FrameBudget, spend_frame
 from app.storage.records import Conversation, Event

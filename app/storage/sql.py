@@ -31,6 +31,7 @@ from handoff.state import Action, InvalidTransition, Owner, transition
 # The bot's memory of a conversation, saved with an event: as is, or built from that event's seq.
 BotState = dict[str, Any] | Callable[[int], dict[str, Any]]
 
+
 class NotFound(Exception):
     pass
 

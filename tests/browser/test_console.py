@@ -7,37 +7,21 @@ signed in to `/console`. Screenshots of the queue and chat views go to test-arti
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.harness import LiveServer
+from tests.harness import SHOTS, LiveServer
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 DESKTOP = {"width": 1440, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def shot(page: Any, name: str) -> None:
@@ -66,11 +50,11 @@ def sign_in(page: Any, base: str, email: str) -> None:
     wait_until(page, lambda: page.locator("#me-name").inner_text() != "", "the hello frame")
 
 
-def test_customer_in_widget_and_agent_in_console_through_the_whole_case(chromium: Any, live_server: LiveServer) -> None:
+def test_customer_in_widget_and_agent_in_console_through_the_whole_case(browser: Any, live_server: LiveServer) -> None:
     base = live_server.base_url
     errors: list[str] = []
-    customer_ctx = chromium.new_context(viewport={"width": 1280, "height": 860})
-    agent_ctx = chromium.new_context(viewport=DESKTOP)
+    customer_ctx = browser.new_context(viewport={"width": 1280, "height": 860})
+    agent_ctx = browser.new_context(viewport=DESKTOP)
     try:
         shop, desk = customer_ctx.new_page(), agent_ctx.new_page()
         customer_frames: list[str] = []
@@ -196,8 +180,8 @@ def test_customer_in_widget_and_agent_in_console_through_the_whole_case(chromium
     assert not errors, errors
 
 
-def test_editor_cannot_use_the_console_and_logout_ends_the_session(chromium: Any, live_server: LiveServer) -> None:
-    ctx = chromium.new_context(viewport=DESKTOP)
+def test_editor_cannot_use_the_console_and_logout_ends_the_session(browser: Any, live_server: LiveServer) -> None:
+    ctx = browser.new_context(viewport=DESKTOP)
     try:
         page = ctx.new_page()
         page.goto(live_server.base_url + "/login")

@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.harness import ARTIFACTS, Client, LiveServer, is_type
+from tests.harness import SHOTS, Client, LiveServer, is_type
 
 pytestmark = pytest.mark.browser
-SHOTS = ARTIFACTS / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        yield b
-        b.close()
-
-
 def login(page: Any, server: LiveServer, path: str) -> None:
     page.goto(server.base_url + path)
     page.fill("#email", "editor@parley.local")
