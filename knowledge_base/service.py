@@ -52,17 +52,26 @@ class KnowledgeBase:
         self.classifier_c = classifier_c  # 0: pick the article by neighbour score alone
         self.classifier: ArticleClassifier | None = None
 
-    def train_classifier(self) -> bool:
-        """Fit the article classifier on the index as it is now (slow: call it off the event loop).
-        True when the new classifier is in use; False when off, or when the index changed meanwhile."""
-        if not self.classifier_c:
-            return False
-        generation, article_ids, vectors = self.index.snapshot()
-        fitted = train_classifier(generation, article_ids, vectors, c=self.classifier_c)
+    def classifier_inputs(self) -> tuple[int, list[str], list[np.ndarray]] | None:
+        """What `train_classifier` learns from, as it is now (None when the classifier is off): plain
+        arrays, so a server can fit them in another process."""
+        return self.index.snapshot() if self.classifier_c else None
+
+    def use_classifier(self, fitted: ArticleClassifier | None) -> bool:
+        """Swap in a fitted classifier; False (and kept out) when the index changed since its inputs."""
         if fitted is None or fitted.generation != self.index.generation:
             return False
         self.classifier = fitted
         return True
+
+    def train_classifier(self) -> bool:
+        """Fit the article classifier on the index as it is now, here (slow: call it off the event loop).
+        True when the new classifier is in use; False when off, or when the index changed meanwhile."""
+        inputs = self.classifier_inputs()
+        if inputs is None:
+            return False
+        generation, article_ids, vectors = inputs
+        return self.use_classifier(train_classifier(generation, article_ids, vectors, c=self.classifier_c))
 
     @property
     def current_classifier(self) -> ArticleClassifier | None:
