@@ -138,6 +138,15 @@ class Settings(BaseSettings):
     assign_interval_seconds: float = Field(
         default=2.0, gt=0, le=60, description="How often assignment and time-outs are checked.")
 
+    # --- email
+    smtp_url: str = Field(
+        default="", description="SMTP server for the desk's email (transcripts sent to customers): "
+        "smtp://[user:password@]host[:port], smtp+starttls://... or smtps://...; empty = no email.")
+    mail_from: str = Field(default="Parley <no-reply@localhost>", min_length=3, max_length=200,
+                           description="From address of the desk's email.")
+    transcript_emails_per_hour: int = Field(default=3, ge=1, le=100,
+                                            description="Transcript emails one conversation may send per hour.")
+
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="Server log level.")
 
     @field_validator("database_url")
@@ -147,6 +156,15 @@ class Settings(BaseSettings):
             if value.startswith("postgresql://") or value.startswith("postgres://"):
                 return "postgresql+asyncpg://" + value.split("://", 1)[1]
             raise ValueError("DATABASE_URL must be sqlite+aiosqlite:///... or postgresql+asyncpg://...")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value:
+            from app.mail import parse_smtp_url
+
+            parse_smtp_url(value)  # a bad URL stops the server at start-up
         return value
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Any
 
-from limits import RateLimitItem, RateLimitItemPerMinute
+from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
@@ -39,6 +39,7 @@ class CustomerLimits:
         self.session_messages: RateLimitItem = RateLimitItemPerMinute(settings.messages_per_minute)
         self.ip_messages: RateLimitItem = RateLimitItemPerMinute(settings.ip_messages_per_minute)
         self.ip_conversations: RateLimitItem = RateLimitItemPerMinute(settings.conversations_per_minute)
+        self.transcript_emails: RateLimitItem = RateLimitItemPerHour(settings.transcript_emails_per_hour)
 
     async def _hit(self, item: RateLimitItem, *keys: str) -> bool:
         try:
@@ -58,6 +59,9 @@ class CustomerLimits:
 
     async def hit_new_conversation(self, ip: str) -> bool:
         return await self._hit(self.ip_conversations, "conversation", "ip", ip)
+
+    async def hit_transcript_email(self, conversation_id: str) -> bool:
+        return await self._hit(self.transcript_emails, "transcript-email", "session", conversation_id)
 
 
 class FrameBudget:

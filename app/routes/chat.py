@@ -9,14 +9,16 @@ import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, WebSocket
+from fastapi import APIRouter, HTTPException, Query, Request, WebSocket
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app import events as ev
 from app.conversation import QUEUE_CHANNEL, DeskError, conversation_channel, event_from_wire
 from app.deps import DeskDep, Services, send_text
 from app.logging import bind_conversation
+from app.mail import MailError, compose, send as send_mail
 from app.ratelimit import FrameBudget, spend_frame
 from app.storage.records import Conversation, Event
 from handoff.audience import customer_may_see
@@ -246,7 +248,8 @@ async def chat_socket(ws: WebSocket) -> None:
             # writer starts, after the replay.
             await session.send({"type": "session", "conversation_id": conv.id, "token": token, "resumed": resumed,
                                 "last_seq": conv.last_seq, "status": conv.status,
-                                "last_public_seq": await services.store.last_public_seq(conv.id)})
+                                "last_public_seq": await services.store.last_public_seq(conv.id),
+                                "email_transcript": bool(services.settings.smtp_url)})
             last_seq = params.get("last_seq")
             if resumed and last_seq is not None and last_seq.isdigit():
                 await session.replay(int(last_seq))
@@ -270,6 +273,16 @@ async def chat_socket(ws: WebSocket) -> None:
             await ws.close(INTERNAL, "internal error")
 
 
+def transcript_text(conversation_id: str, events: list[Event]) -> str:
+    """The customer's transcript as readable text: public messages and handoffs only."""
+    lines = [f"Conversation {conversation_id}", ""]
+    for e in events:
+        if e.kind in ("message", "handoff"):
+            who = (e.data.get("agent") or {}).get("name") if e.sender == "agent" else e.sender.capitalize()
+            lines.append(f"[{e.created_at:%Y-%m-%d %H:%M}] {who}: {e.text}")
+    return "\n".join(lines) + "\n"
+
+
 @router.get("/api/chat/transcript", tags=["chat"], responses={404: {}})
 async def customer_transcript(desk: DeskDep, token: str = Query(min_length=1, max_length=128),
                               format: str = Query(default="txt", pattern="^(txt|json)$")) -> Response:
@@ -281,11 +294,36 @@ async def customer_transcript(desk: DeskDep, token: str = Query(min_length=1, ma
         return JSONResponse({"conversation_id": conv.id, "messages": [
             {"seq": e.seq, "sender": e.sender, "text": e.text, "created_at": e.created_at.isoformat()}
             for e in events if e.kind in ("message", "handoff")]})
-    lines = [f"Conversation {conv.id}", ""]
-    for e in events:
-        if e.kind in ("message", "handoff"):
-            who = (e.data.get("agent") or {}).get("name") if e.sender == "agent" else e.sender.capitalize()
-            lines.append(f"[{e.created_at:%Y-%m-%d %H:%M}] {who}: {e.text}")
-    return PlainTextResponse("\n".join(lines) + "\n", headers={
+    return PlainTextResponse(transcript_text(conv.id, events), headers={
         "Content-Disposition": f'attachment; filename="transcript-{conv.id}.txt"',
         "X-Content-Type-Options": "nosniff"})
+
+
+class TranscriptEmail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=128)
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^\s@<>,;\"]+@[^\s@<>,;\"]+\.[^\s@<>,;\"]+$")
+
+
+@router.post("/api/chat/transcript/email", tags=["chat"], status_code=202,
+             responses={404: {}, 429: {}, 502: {}, 503: {}})
+async def email_transcript(body: TranscriptEmail, request: Request, desk: DeskDep) -> dict[str, Any]:
+    """Email the customer's transcript (public messages only, as in the download) to `email`."""
+    conv = await desk.conversation_for_token(body.token)
+    if conv is None:
+        raise HTTPException(404, "no conversation for this token")
+    settings = desk.settings
+    if not settings.smtp_url:
+        raise HTTPException(503, "email is not set up on this desk; download the transcript instead")
+    if not await request.app.state.limits.hit_transcript_email(conv.id):
+        raise HTTPException(429, f"at most {settings.transcript_emails_per_hour} transcript emails an hour")
+    events = await desk.transcript(conv.id)
+    message = compose(settings.mail_from, body.email, "Your conversation transcript", transcript_text(conv.id, events))
+    try:
+        await asyncio.to_thread(send_mail, settings.smtp_url, message)
+    except MailError as exc:
+        log.warning("transcript email failed: %s", exc)
+        raise HTTPException(502, "the mail server did not take the email; try again later") from None
+    log.info("transcript emailed", extra={"conversation_id": conv.id})
+    return {"sent": True, "email": body.email}

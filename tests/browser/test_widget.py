@@ -397,6 +397,8 @@ def test_talk_to_a_person_queue_agent_unread_badge_rating_and_transcript(
     assert agent.name in joined.inner_text()
     queue.wait_for(state="hidden")
     assert tab.chat.locator("#subt").inner_text() == f"You are chatting with {agent.name}"
+    # With a person already on the chat, "Talk to a person" steps aside.
+    tab.chat.locator("#human").wait_for(state="hidden")
 
     # The customer's typing reaches the agent, throttled.
     box = tab.chat.locator("#input")
@@ -426,6 +428,20 @@ def test_talk_to_a_person_queue_agent_unread_badge_rating_and_transcript(
     assert msg.locator(".name").inner_text().startswith(agent.name)
     assert tab.chat.locator("#typing").is_hidden()
     tab.shot("08-agent-message")
+
+    # What an agent types is text too: every payload shows literally and nothing runs.
+    for payload in XSS_PAYLOADS:
+        agent.send({"type": "message", "conversation_id": conversation, "text": payload,
+                    "client_msg_id": uuid.uuid4().hex})
+    frame = tab.frame()
+    shown_js = "[...document.querySelectorAll('#msgs .row.them .txt')].map(e => e.textContent)"
+    tab.wait(lambda: frame.evaluate(shown_js)[-len(XSS_PAYLOADS):] == XSS_PAYLOADS, timeout=30,
+             what="every agent payload shown once, literally, in order")
+    tab.page.wait_for_timeout(500)  # give any injected handler a chance to run
+    assert tab.page.evaluate("window.__xss") is None and frame.evaluate("window.__xss") is None
+    injected = frame.evaluate("""() => [...document.querySelectorAll('#msgs .row.them .txt *')]
+        .filter(e => !(e.tagName === 'A' && /^https?:/.test(e.href))).map(e => e.outerHTML)""")
+    assert injected == [], injected
 
     # Closed panel: a new agent message shows an unread badge and a preview on the host page.
     tab.launcher.click()
@@ -474,7 +490,50 @@ def test_talk_to_a_person_queue_agent_unread_badge_rating_and_transcript(
     transcript = Path(download.value.path()).read_text("utf-8")
     assert "Found it: a replacement ships today." in transcript
     assert "my parcel arrived damaged" in transcript
+    assert all(payload in transcript for payload in XSS_PAYLOADS)  # plain text, as typed
+    assert tab.chat.locator("#human").is_visible()  # resolved: a person can be asked for again
     tab.shot("11-rated-transcript")
+
+
+def test_a_resolved_chat_emails_the_transcript(browser: Any, fresh_server: Any) -> None:
+    from aiosmtpd.controller import Controller
+    from websockets.sync.client import connect
+
+    from tests.harness import free_port
+    from tests.test_transcript_email import Inbox
+
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    fresh_server.env["PARLEY_SMTP_URL"] = f"smtp://127.0.0.1:{smtp.port}"
+    server = fresh_server.start()
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        tab = Tab(context.new_page(), server.base_url)
+        with connect(f"{server.ws_url}/ws/agent?token={server.login('agent@parley.local')}",
+                     open_timeout=10) as ws:
+            agent = Agent(ws)
+            tab.goto().open()
+            tab.ask("my parcel arrived damaged")
+            tab.chat.get_by_role("button", name="Talk to a person").click()
+            case_id = agent.case_for(tab.state()["conv"])
+            agent.send({"type": "claim", "case_id": case_id})
+            agent.send({"type": "resolve", "case_id": case_id})
+        card = tab.chat.locator(".card.rate")
+        card.wait_for()
+        form = card.locator("form.mailt")
+        form.get_by_label("Email").fill("not an address")
+        form.get_by_role("button", name="Email me the transcript").click()
+        form.get_by_text("Please enter a valid email address.").wait_for()
+        form.get_by_label("Email").fill("jo@example.com")
+        form.get_by_role("button", name="Email me the transcript").click()
+        form.get_by_text("Sent to jo@example.com. Check your inbox.").wait_for()
+        tab.shot("19-transcript-emailed")
+        assert [m["To"] for _, m in inbox.messages] == ["jo@example.com"]
+        assert "my parcel arrived damaged" in inbox.messages[0][1].get_content()
+    finally:
+        context.close()
+        smtp.stop()
 
 
 def test_offline_desk_is_honest_and_takes_an_email(browser: Any, fresh_server: Any) -> None:

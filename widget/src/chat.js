@@ -528,8 +528,46 @@
       a.appendChild(icon('dl'));
       a.appendChild(el('span', null, t('transcript')));
       c.appendChild(a);
+      if (S.mailOK) c.appendChild(emailForm());
     }
     return c;
+  }
+
+  function emailForm() {
+    var f = el('form', 'mailt'), fe = field(t('email_label'), 'email', 'email', 'email');
+    f.noValidate = true;
+    fe.lastChild.value = S.contact || (S.user || {}).email || '';
+    var b = el('button', 'dl');
+    b.type = 'submit';
+    b.appendChild(icon('mail'));
+    b.appendChild(el('span', null, t('email_transcript')));
+    var note = el('p', 'ferr');
+    note.id = 'merr';
+    note.hidden = true;
+    note.setAttribute('role', 'status');
+    fe.lastChild.setAttribute('aria-describedby', 'merr');
+    function say(ok, text) {
+      note.className = ok ? 'fok' : 'ferr';
+      note.textContent = text;
+      note.hidden = false;
+      b.disabled = false;
+    }
+    f.appendChild(fe);
+    f.appendChild(b);
+    f.appendChild(note);
+    f.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var email = fe.lastChild.value.trim();
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) { fe.lastChild.focus(); return say(false, t('email_bad')); }
+      b.disabled = true;
+      fetch(BASE + '/api/chat/transcript/email', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token: S.token, email: email })
+      }).then(function (r) {
+        say(r.ok, r.ok ? t('email_sent', { email: email }) : t('email_failed'));
+      }, function () { say(false, t('email_failed')); });
+    });
+    return f;
   }
 
   /* ---------- typing indicators ---------- */
@@ -692,6 +730,7 @@
     S.token = f.token || S.token;
     S.conv = f.conversation_id || S.conv;
     if (f.status) S.status = f.status;
+    S.mailOK = !!f.email_transcript;
     live = true; tries = 0; badToken = 0;
     clearTimeout(connT);
     showConn(null);
