@@ -11,6 +11,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -170,7 +171,7 @@ class KnowledgeRuntime:
                 try:
                     if pool is None:
                         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                                   initializer=_below_the_server)
+                                                   initializer=trainer_init, initargs=(os.getpid(),))
                     fitted: ArticleClassifier | None = await asyncio.get_running_loop().run_in_executor(pool, fit)
                 except asyncio.CancelledError:
                     raise
@@ -222,12 +223,22 @@ class KnowledgeRuntime:
             log.exception("could not save the index")
 
 
-def _below_the_server() -> None:
-    """The training process takes only the CPU that the server's requests leave."""
+def trainer_init(server_pid: int) -> None:
+    """In the training process: take only the CPU that the server's requests leave, and end with the
+    server. A server killed with SIGKILL runs no clean-up, and its trainer would otherwise live on."""
     try:
         os.nice(10)
     except OSError:
         pass
+    if os.getppid() != server_pid:
+        os._exit(0)
+    threading.Thread(target=_exit_with, args=(server_pid,), name="exit-with-server", daemon=True).start()
+
+
+def _exit_with(server_pid: int) -> None:
+    while os.getppid() == server_pid:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 
 from knowledge_base.chunking import article_entries
@@ -77,3 +84,46 @@ def test_without_a_penalty_setting_no_classifier_is_trained() -> None:
     put(kb, "a", cluster(0, 5))
     put(kb, "b", cluster(1, 5))
     assert kb.train_classifier() is False and kb.classifier is None
+
+
+TRAINER_HOST = """
+import multiprocessing, os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from app.knowledge import trainer_init
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=trainer_init,
+                               initargs=(os.getpid(),))
+    pool.submit(time.sleep, 0).result()  # the trainer is up and initialised
+    pool.submit(time.sleep, 120)  # ...and busy, as in a long fit
+    print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+    time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in state  # a zombie has ended; only its parent's reaping is left
+
+
+def test_the_trainer_process_ends_with_a_server_killed_by_sigkill(tmp_path: Path) -> None:
+    """A server killed with kill -9 runs no clean-up; its classifier trainer must not outlive it."""
+    script = tmp_path / "host.py"
+    script.write_text(TRAINER_HOST)
+    host = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    try:
+        assert host.stdout is not None
+        children = [int(p) for p in host.stdout.readline().split()]
+        assert children and all(_alive(p) for p in children)
+        os.kill(host.pid, signal.SIGKILL)
+        host.wait(5)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(p) for p in children):
+            time.sleep(0.1)
+        assert not [p for p in children if _alive(p)], "the trainer outlived its server"
+    finally:
+        host.kill()
