@@ -57,6 +57,11 @@ class Ping(_Frame):
     type: Literal["ping"]
 
 
+# One address, nothing more: no whitespace (so no header injection), no list or display-name syntax.
+EmailAddress = Annotated[str, StringConstraints(min_length=3, max_length=254,
+                                                pattern=r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")]
+
+
 class Rating(_Frame):
     type: Literal["rating"]
     score: int = Field(ge=1, le=5)
@@ -65,7 +70,7 @@ class Rating(_Frame):
 
 class Contact(_Frame):
     type: Literal["contact"]
-    email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    email: EmailAddress
     name: Annotated[str, StringConstraints(max_length=120)] | None = None
 
 

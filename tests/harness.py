@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email
 import json
 import os
 import shutil
@@ -11,6 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+from email import policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Callable
 
@@ -49,6 +52,18 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every message the desk hands over."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
+        return "250 OK"
 
 
 class LiveServer:

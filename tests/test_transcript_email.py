@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import email
 from collections.abc import Iterator
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +12,7 @@ from aiosmtpd.controller import Controller
 
 from app.config import Settings
 from app.mail import MailError, compose, parse_smtp_url, send
-from tests.harness import Client, LiveServer, copy_data, free_port
-
-
-class Inbox:
-    """aiosmtpd handler: keeps every message the desk hands over."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
-        return "250 OK"
+from tests.harness import Client, Inbox, LiveServer, copy_data, free_port
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +70,8 @@ async def test_bad_requests_are_refused_and_send_nothing(mail_server: LiveServer
     async with httpx.AsyncClient(base_url=mail_server.base_url, timeout=30) as http:
         for body in ({"token": token, "email": "not-an-address"},
                      {"token": token, "email": "ann@example.com\r\nBcc: everyone@example.com"},  # header injection
+                     {"token": token, "email": "ann@example.com,eve@example.com"},  # a second recipient
+                     {"token": token, "email": "Ann <ann@example.com>"},
                      {"token": token, "email": "a@b.c", "cc": "x@y.z"},
                      {"token": token, "email": "x" * 250 + "@example.com"},
                      {"token": token},

@@ -303,7 +303,7 @@ class TranscriptEmail(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=1, max_length=128)
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^\s@<>,;\"]+@[^\s@<>,;\"]+\.[^\s@<>,;\"]+$")
+    email: ev.EmailAddress
 
 
 @router.post("/api/chat/transcript/email", tags=["chat"], status_code=202,

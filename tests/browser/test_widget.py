@@ -499,8 +499,7 @@ def test_a_resolved_chat_emails_the_transcript(browser: Any, fresh_server: Any) 
     from aiosmtpd.controller import Controller
     from websockets.sync.client import connect
 
-    from tests.harness import free_port
-    from tests.test_transcript_email import Inbox
+    from tests.harness import Inbox, free_port
 
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())

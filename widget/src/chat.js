@@ -410,6 +410,8 @@
     }
   }
 
+  function isEmail(s) { return /^[^\s@<>,;"]+@[^\s@<>,;"]+\.[^\s@<>,;"]+$/.test(s); }
+
   function field(labelText, type, name, auto) {
     var w = el('label', 'fld');
     w.appendChild(el('span', null, labelText));
@@ -444,7 +446,7 @@
     c.addEventListener('submit', function (e) {
       e.preventDefault();
       var email = fe.lastChild.value.trim(), name = fn.lastChild.value.trim();
-      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+      if (!isEmail(email)) {
         err.textContent = t('email_bad');
         err.hidden = false;
         fe.lastChild.setAttribute('aria-invalid', 'true');
@@ -558,7 +560,7 @@
     f.addEventListener('submit', function (e) {
       e.preventDefault();
       var email = fe.lastChild.value.trim();
-      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) { fe.lastChild.focus(); return say(false, t('email_bad')); }
+      if (!isEmail(email)) { fe.lastChild.focus(); return say(false, t('email_bad')); }
       b.disabled = true;
       fetch(BASE + '/api/chat/transcript/email', {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
