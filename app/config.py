@@ -93,6 +93,17 @@ class Settings(BaseSettings):
     # --- limits
     max_message_chars: int = Field(default=4000, ge=1, le=100_000, description="Longest message text accepted.")
     max_frame_bytes: int = Field(default=65_536, ge=1024, le=10_000_000, description="Larger websocket frames are closed with 1009.")
+    max_body_bytes: int = Field(default=65_536, ge=1024, description="Largest HTTP request body (login and the other JSON "
+                                "routes); a larger one is refused with 413 before it is read, by its Content-Length or "
+                                "as it streams.")
+    max_article_body_bytes: int = Field(default=2_097_152, ge=1024, description="Largest request body of the article and "
+                                        "content-gap routes (/api/articles…, /api/gaps…): an article may hold 200,000 "
+                                        "characters.")
+    max_upload_bytes: int = Field(default=20_971_520, ge=1024, description="Largest article import file "
+                                  "(POST /api/articles/import).")
+    max_sockets_per_conversation: int = Field(default=5, ge=1, description="Open /ws/chat sockets one conversation token "
+                                              "may have on one server process (tabs of one visitor); more are closed with "
+                                              "1008.")
     messages_per_minute: int = Field(default=60, ge=1, description="Per customer session.")
     ip_messages_per_minute: int = Field(default=300, ge=1, description="Customer messages per client IP, over all its conversations.")
     conversations_per_minute: int = Field(default=30, ge=1, description="New conversations per client IP; more are closed with 1008.")
@@ -118,8 +129,17 @@ class Settings(BaseSettings):
 
     # --- auth
     token_ttl_hours: float = Field(default=12, gt=0, description="Agent/editor session lifetime.")
-    login_attempts_per_minute: int = Field(default=10, ge=1, description="Per email (three times this per IP); more get HTTP 429.")
+    login_attempts_per_minute: int = Field(default=10, ge=1, description="Failed logins per email from one client address "
+                                           "(and three times this many attempts of any kind per address); more get HTTP "
+                                           "429. Other addresses, the owner's too, are not affected.")
     cookie_secure: bool = Field(default=False, description="Mark the console cookie Secure (HTTPS).")
+    session_recheck_seconds: float = Field(default=5, gt=0, le=300, description="An open agent socket looks its session "
+                                           "up again before acting when the last look is older than this: an expired "
+                                           "session closes it with 1008 `session ended`. Logout and an admin's change of "
+                                           "password, role or status close it at once, on every process.")
+    api_docs: bool | None = Field(default=None, description="Serve the interactive API docs at /docs and /redoc (Swagger "
+                                  "UI and ReDoc load their scripts from a CDN); empty = only in demo mode. "
+                                  "/openapi.json is always served.")
 
     # --- desk
     estimated_handle_seconds: int = Field(

@@ -102,6 +102,11 @@ class Desk:
         await self.broker.publish(conversation_channel(conversation_id),
                                   {"type": "typing", "sender": sender, "active": active, "conversation_id": conversation_id})
 
+    async def agent_typing(self, conversation_id: str, agent: User, active: bool) -> None:
+        """Only the agent who owns the conversation shows "is typing" to its customer."""
+        await self._owned_case(conversation_id, agent)
+        await self.relay_typing(conversation_id, "agent", active)
+
     # ----------------------------------------------------------------- customer side
     async def start_conversation(self, lang: str, site_key: str | None) -> tuple[Conversation, str]:
         token = secrets.token_urlsafe(32)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
 from starlette.websockets import WebSocketDisconnect
@@ -65,8 +66,42 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
+def _origin_parts(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname:
+        return None
+    return parts.scheme.lower(), parts.hostname.lower(), port
+
+
+def desk_origin_ok(origin: str | None, host: str | None, public_url: str) -> bool:
+    """Is `origin` (a browser's Origin header) the desk's own?
+
+    With PARLEY_PUBLIC_URL set: exactly its scheme, host and port. Without it: an origin whose
+    host[:port] equals the request's Host header. That fallback is what a DNS-rebinding page also
+    passes (it reaches the desk under the attacker's name, and Host and Origin both carry that name),
+    so set PARLEY_PUBLIC_URL in production. A missing or `null` origin is never the desk's own.
+    """
+    if not origin or origin == "null":
+        return False
+    if public_url:
+        mine = _origin_parts(public_url)
+        return mine is not None and _origin_parts(origin) == mine
+    return bool(host) and origin.split("://", 1)[-1].lower() == (host or "").lower()
+
+
+def _public_url(request: Request | WebSocket) -> str:
+    services = getattr(request.app.state, "services", None)
+    return services.settings.public_url if services is not None else ""
+
+
 def check_csrf(request: Request) -> None:
-    """A state-changing request authenticated by the session cookie must carry `X-Requested-With`.
+    """A state-changing request authenticated by the session cookie must carry `X-Requested-With`,
+    and, when the browser names its Origin, come from the desk's own (desk_origin_ok): a page on
+    another port of the same host is same-site, so SameSite cookies alone do not stop it.
 
     Bearer-token requests are exempt: a browser never adds an Authorization header on its own.
     """
@@ -74,6 +109,10 @@ def check_csrf(request: Request) -> None:
         return
     if request.cookies.get(SESSION_COOKIE) and not request.headers.get(CSRF_HEADER):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"cookie-authenticated requests must send the {CSRF_HEADER} header")
+    origin = request.headers.get("origin")
+    if (request.cookies.get(SESSION_COOKIE) and origin is not None
+            and not desk_origin_ok(origin, request.headers.get("host"), _public_url(request))):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-origin request refused: origin not allowed")
 
 
 async def _current_user(request: Request, store: StoreDep) -> User:
@@ -102,9 +141,22 @@ CurrentEditor = Annotated[User, Depends(require_role("editor", "admin"))]
 CurrentAdmin = Annotated[User, Depends(require_role("admin"))]
 
 
-async def websocket_user(websocket: WebSocket, store: SqlStore) -> User | None:
-    token = websocket.query_params.get("token") or websocket.cookies.get(SESSION_COOKIE)
-    return await user_for_token(store, token)
+def websocket_token(websocket: WebSocket) -> tuple[str | None, bool]:
+    """The socket's session token (`?token=` or the session cookie), and whether it may be used.
+
+    A cookie is sent by the browser whichever page opens the socket, so a cookie-authenticated
+    socket from a browser must come from the desk's own origin (cross-site websocket hijacking).
+    Browsers always send `Origin` on a websocket handshake; a client without one is not a browser
+    and holds the cookie itself. A token in the URL is not ambient: another page cannot know it.
+    """
+    token = websocket.query_params.get("token")
+    if token:
+        return token, True
+    cookie = websocket.cookies.get(SESSION_COOKIE)
+    origin = websocket.headers.get("origin")
+    if not cookie or origin is None:
+        return cookie, True
+    return cookie, desk_origin_ok(origin, websocket.headers.get("host"), _public_url(websocket))
 
 
 async def send_text(ws: WebSocket, text: str) -> None:

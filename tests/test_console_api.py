@@ -103,6 +103,8 @@ def test_admin_creates_changes_and_deactivates_a_user(live_server: LiveServer, a
     token = live_server.login(email, "temporary-pass")
     assert call(live_server, "GET", "/api/console/history", token).status_code == 200
     assert call(live_server, "PATCH", f"/api/admin/users/{user_id}", admin_token, {"role": "editor"}).json()["role"] == "editor"
+    assert call(live_server, "GET", "/api/console/history", token).status_code == 401  # a new role ends the sessions
+    token = live_server.login(email, "temporary-pass")
     assert call(live_server, "GET", "/api/console/history", token).status_code == 403  # the role is checked per request
     off = call(live_server, "PATCH", f"/api/admin/users/{user_id}", admin_token, {"active": False})
     assert off.status_code == 200 and off.json()["active"] is False

@@ -7,8 +7,8 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.auth import MIN_PASSWORD, hash_password
-from app.deps import CurrentAdmin, StoreDep
+from app.auth import MIN_PASSWORD, announce_sessions_changed, hash_password_async
+from app.deps import BrokerDep, CurrentAdmin, StoreDep
 from app.schemas import RowId, UserPublic
 from app.storage.sql import Conflict, NotFound
 
@@ -43,7 +43,7 @@ async def list_users(admin: CurrentAdmin, store: StoreDep) -> list[UserPublic]:
 @router.post("/users", response_model=UserPublic, status_code=201, responses={409: {}})
 async def create_user(body: UserCreate, admin: CurrentAdmin, store: StoreDep) -> UserPublic:
     try:
-        user = await store.create_user(body.email.strip(), body.name.strip(), hash_password(body.password),
+        user = await store.create_user(body.email.strip(), body.name.strip(), await hash_password_async(body.password),
                                        body.role, body.capacity)
     except Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, exc.detail) from None
@@ -51,17 +51,22 @@ async def create_user(body: UserCreate, admin: CurrentAdmin, store: StoreDep) ->
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic, responses={400: {}, 404: {}})
-async def update_user(user_id: RowId, body: UserUpdate, admin: CurrentAdmin, store: StoreDep) -> UserPublic:
+async def update_user(user_id: RowId, body: UserUpdate, admin: CurrentAdmin, store: StoreDep,
+                      broker: BrokerDep) -> UserPublic:
+    """A new password, a new role or deactivation ends the user's sessions, and their open sockets
+    close with 1008 `session ended`: they must log in again."""
     fields = body.model_dump(exclude_none=True)
     if user_id == admin.id and (fields.get("active") is False or fields.get("role", "admin") != "admin"):
         raise HTTPException(status.HTTP_400_BAD_REQUEST,
                             "you cannot deactivate yourself or drop your own admin role; ask another admin")
     if "password" in fields:
-        fields["password_hash"] = hash_password(fields.pop("password"))
+        fields["password_hash"] = await hash_password_async(fields.pop("password"))
     try:
         user = await store.update_user(user_id, **fields)
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found") from None
+    if fields.keys() & {"password_hash", "role", "active"}:
+        await announce_sessions_changed(broker, user.id)  # sockets re-check; an unchanged role keeps its session
     if not user.active:
         await store.set_presence(user.id, "offline")  # a deactivated agent gets no new cases
     return UserPublic.of(user)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app import events as ev
+from app.auth import sessions_channel, user_for_token
 from app.conversation import AGENTS_CHANNEL, DeskError, case_summary, conversation_channel, event_from_wire
-from app.deps import Services, send_text, websocket_user
+from app.deps import Services, send_text, websocket_token
 from app.ratelimit import FrameBudget, spend_frame
 from app.schemas import UserPublic
 from app.storage.records import Event, User
@@ -20,14 +22,18 @@ from app.storage.records import Event, User
 log = logging.getLogger("parley.agent")
 router = APIRouter(tags=["agent"])
 HEARTBEAT_SECONDS = 20
+AGENT_ROLES = ("agent", "admin")
+SESSION_ENDED = "session ended"
 
 
 class AgentSession:
-    def __init__(self, ws: WebSocket, services: Services, user: User) -> None:
+    def __init__(self, ws: WebSocket, services: Services, user: User, token: str) -> None:
         self.ws = ws
         self.services = services
         self.desk = services.desk
         self.user = user
+        self.token = token
+        self.checked_at = time.monotonic()
         self.sub = services.broker.subscription()
         self.opened: dict[str, int] = {}  # conversation id -> last seq sent
         self._send_lock = asyncio.Lock()
@@ -38,6 +44,28 @@ class AgentSession:
         async with self._send_lock:
             if self.ws.application_state == WebSocketState.CONNECTED:
                 await send_text(self.ws, json.dumps(frame, default=str))
+
+    async def check_session(self, now: bool = False) -> None:
+        """The socket acts for its session only while the session lasts: before any frame is acted
+        on or any event sent, the session is looked up again when the last look is older than
+        PARLEY_SESSION_RECHECK_SECONDS (`now`: at once, on a `sessions_changed` broker message).
+        Logged out, expired, revoked, deactivated or no longer an agent: close 1008 `session ended`
+        and end the session (WebSocketDisconnect). Never called under the send lock."""
+        if now:
+            self.checked_at = float("-inf")  # before the await: a frame read meanwhile looks it up too
+        elif time.monotonic() - self.checked_at < self.services.settings.session_recheck_seconds:
+            return
+        user = await user_for_token(self.services.store, self.token)
+        if user is not None and user.role in AGENT_ROLES:
+            self.user, self.checked_at = user, time.monotonic()
+            return
+        async with self._send_lock:
+            if self.ws.application_state == WebSocketState.CONNECTED:
+                try:
+                    await self.ws.close(1008, SESSION_ENDED)
+                except (RuntimeError, OSError):
+                    pass  # the peer left meanwhile
+        raise WebSocketDisconnect(1008, SESSION_ENDED)
 
     async def send_queue(self) -> None:
         items = await self.services.store.queue()
@@ -71,6 +99,7 @@ class AgentSession:
         while True:
             channel, message = await self.sub.get()
             kind = message.get("type")
+            await self.check_session(now=kind == "sessions_changed")
             if kind == "event":
                 await self.deliver(event_from_wire(message["event"]))
             elif kind == "case":
@@ -88,17 +117,25 @@ class AgentSession:
 
     async def queue_pusher(self) -> None:
         """Coalesce bursts of queue changes into one snapshot."""
-        while True:
-            await self._queue_dirty.wait()
-            self._queue_dirty.clear()
-            await self.send_queue()
-            await asyncio.sleep(0.05)
+        try:
+            while True:
+                await self._queue_dirty.wait()
+                self._queue_dirty.clear()
+                await self.check_session()
+                await self.send_queue()
+                await asyncio.sleep(0.05)
+        except WebSocketDisconnect:
+            return  # the socket is gone or its session ended; the reader ends the session
 
     async def heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-            if self.presence == "online":
-                await self.services.store.set_presence(self.user.id, "online")
+        try:
+            while True:
+                await asyncio.sleep(HEARTBEAT_SECONDS)
+                await self.check_session()  # an idle socket's session expires too
+                if self.presence == "online":
+                    await self.services.store.set_presence(self.user.id, "online")
+        except WebSocketDisconnect:
+            return
 
     presence = "online"
 
@@ -147,7 +184,7 @@ class AgentSession:
                 raise DeskError("not_found", f"agent {frame.agent_id} not found")
             return {"case": case_summary((await self.desk.transfer(frame.case_id, self.user, target)).case)}
         if isinstance(frame, ev.AgentTyping):
-            await self.desk.relay_typing(frame.conversation_id, "agent", frame.active)
+            await self.desk.agent_typing(frame.conversation_id, self.user, frame.active)
             return {}
         if isinstance(frame, ev.Presence):
             self.presence = frame.status
@@ -178,6 +215,7 @@ class AgentSession:
                                   always=isinstance(frame, ev.AgentMessage))
                 if problem is not None:
                     raise problem
+                await self.check_session()
                 result = await self.handle(frame)
                 if ref is not None:
                     await self.send({"type": "ack", "ref": ref, "ok": True, **result})
@@ -191,17 +229,21 @@ class AgentSession:
 async def agent_socket(ws: WebSocket) -> None:
     services: Services = ws.app.state.services
     await ws.accept()
-    user = await websocket_user(ws, services.store)
-    if user is None:
+    token, origin_ok = websocket_token(ws)
+    if not origin_ok:
+        await ws.close(1008, "origin not allowed")
+        return
+    user = await user_for_token(services.store, token)
+    if user is None or token is None:
         await ws.close(1008, "log in first: pass ?token=<bearer token>")
         return
-    if user.role not in ("agent", "admin"):
+    if user.role not in AGENT_ROLES:
         await ws.close(1008, "only agents and admins may use the agent socket")
         return
-    session = AgentSession(ws, services, user)
+    session = AgentSession(ws, services, user, token)
     await session.send({"type": "hello", "agent": UserPublic.of(user).model_dump()})  # always the first frame
     ws.app.state.sockets.add(ws, "agent")
-    await session.sub.add(AGENTS_CHANNEL)
+    await session.sub.add(AGENTS_CHANNEL, sessions_channel(user.id))
     tasks = [asyncio.create_task(session.writer()), asyncio.create_task(session.queue_pusher()),
              asyncio.create_task(session.heartbeat())]
     try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from app.auth import LoginThrottled, login
+from app.auth import LoginThrottled, announce_sessions_changed, login
 from app.conversation import hash_token
-from app.deps import SESSION_COOKIE, CurrentUser, SettingsDep, StoreDep, bearer_token
+from app.deps import SESSION_COOKIE, BrokerDep, CurrentUser, SettingsDep, StoreDep, bearer_token
 from app.schemas import LoginIn, TokenOut, UserPublic
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -30,10 +30,12 @@ async def post_login(body: LoginIn, request: Request, response: Response, store:
 
 
 @router.post("/logout", status_code=204)
-async def post_logout(request: Request, response: Response, user: CurrentUser, store: StoreDep) -> Response:
+async def post_logout(request: Request, response: Response, user: CurrentUser, store: StoreDep,
+                      broker: BrokerDep) -> Response:
     token = bearer_token(request)
     if token:
         await store.delete_session(hash_token(token))
+        await announce_sessions_changed(broker, user.id)  # its open sockets close, the others stay
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -76,6 +76,12 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
 
 
+def session_ends_on(changes: dict[str, Any], old_role: str) -> bool:
+    """A change of password, role or activity ends the user's sessions: whoever held one must log in again."""
+    return ("password_hash" in changes or changes.get("active") is False
+            or ("role" in changes and changes["role"] != old_role))
+
+
 def _user(row: Any) -> User:
     return User(row.id, row.email, row.name, row.role, bool(row.active), row.capacity, _tz(row.created_at))  # type: ignore[arg-type]
 
@@ -138,15 +144,22 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries):
         return _user(row)
 
     async def update_user(self, user_id: int, **fields: Any) -> User:
+        """Change a user. A new password, a new role or deactivation ends every session of the user
+        (`session_ends_on` says which changes do)."""
         allowed = {k: v for k, v in fields.items() if k in {"name", "role", "active", "capacity", "password_hash"}}
         async with self.engine.begin() as conn:
+            before = (await conn.execute(sa.select(t.users.c.role).where(t.users.c.id == user_id))).first()
             row = (await conn.execute(
                 t.users.update().where(t.users.c.id == user_id).values(**allowed).returning(t.users))).first()
-            if row is None:
+            if row is None or before is None:
                 raise NotFound(f"user {user_id} not found")
-            if allowed.get("active") is False:
+            if session_ends_on(allowed, before.role):
                 await conn.execute(t.auth_sessions.delete().where(t.auth_sessions.c.user_id == user_id))
         return _user(row)
+
+    async def delete_user_sessions(self, user_id: int) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(t.auth_sessions.delete().where(t.auth_sessions.c.user_id == user_id))
 
     async def get_user(self, user_id: int) -> User | None:
         async with self.engine.connect() as conn:
