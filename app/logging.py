@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from contextvars import ContextVar
@@ -54,6 +55,30 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{ids}]" if ids else line
 
 
+# Query parameters that carry a credential: conversation and bearer tokens, identity hashes.
+_SECRET_PARAM = re.compile(r"(?i)([?&](?:token|access_token|user_hash|password|secret)=)[^&\s\"'#]+")
+
+
+def redact(text: str) -> str:
+    """`/ws/chat?token=abc&last_seq=3` -> `/ws/chat?token=[redacted]&last_seq=3`."""
+    return _SECRET_PARAM.sub(r"\1[redacted]", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Takes tokens out of every line, whichever logger wrote it: uvicorn logs each websocket
+    handshake with its full URL (`"WebSocket /ws/chat?token=..." [accepted]`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True  # the formatter reports the broken record
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
 def log_config(level: str = "info", fmt: str = "json") -> dict[str, Any]:
     formatter: dict[str, Any] = ({"()": "app.logging.JsonFormatter"} if fmt == "json" else
                                  {"()": "app.logging.TextFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s"})
@@ -61,7 +86,9 @@ def log_config(level: str = "info", fmt: str = "json") -> dict[str, Any]:
     return {
         "version": 1, "disable_existing_loggers": False,
         "formatters": {"default": formatter},
-        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}},
+        "filters": {"redact": {"()": "app.logging.RedactSecrets"}},
+        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr",
+                                 "filters": ["redact"]}},
         "root": {"handlers": ["default"], "level": level},
         "loggers": {
             "uvicorn": {"handlers": [], "level": level, "propagate": True},

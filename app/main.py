@@ -79,12 +79,17 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             await broker.close()
             await store.close()
 
+    # Swagger UI and ReDoc load their scripts from a CDN: off by default outside demo mode
+    docs = settings.api_docs if settings.api_docs is not None else getattr(settings, "demo_mode", False)
     app = FastAPI(title="Parley", version="0.1.0", lifespan=lifespan,
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
                   description="Customer-service chat desk: a knowledge-base bot with a live human handoff. "
                               "The websocket protocol is documented in docs/protocol.md.")
 
+    from app.bodylimit import BodyLimit
     from app.logging import RequestContext
 
+    app.add_middleware(BodyLimit, settings=settings)  # inside RequestContext: a 413 is logged and counted
     app.add_middleware(RequestContext)
 
     @app.exception_handler(OverflowError)

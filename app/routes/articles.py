@@ -31,4 +31,6 @@ h1{{font-size:1.8rem;line-height:1.2}}.cat{{color:#6b7280;font-size:.9rem;text-t
 table{{border-collapse:collapse}}td,th{{border:1px solid #e5e7eb;padding:6px 10px}}</style></head>
 <body><div class="cat">{html.escape(article.category or "Help")}</div><h1>{html.escape(article.title)}</h1>
 {render_markdown(article.body)}</body></html>"""
-    return HTMLResponse(page, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    return HTMLResponse(page, headers={
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"})
