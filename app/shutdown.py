@@ -11,6 +11,7 @@ import asyncio
 import contextvars
 import logging
 import signal
+from collections import Counter
 from types import FrameType
 from typing import Any, Callable
 
@@ -23,21 +24,35 @@ RECONNECT = "reconnect"
 
 
 class SocketRegistry:
-    """The open sockets of this process, by kind (`chat`, `agent`)."""
+    """The open sockets of this process, by kind (`chat`, `agent`), and how many each key (a
+    conversation) has open."""
 
     def __init__(self, metrics: Any = None) -> None:
         self.sockets: dict[WebSocket, str] = {}
+        self.keys: dict[WebSocket, str] = {}
+        self.per_key: Counter[str] = Counter()
         self.metrics = metrics
         self.closing = False
         self._previous: dict[int, Any] = {}
 
-    def add(self, ws: WebSocket, kind: str) -> None:
+    def add(self, ws: WebSocket, kind: str, key: str | None = None) -> None:
         self.sockets[ws] = kind
+        if key is not None:
+            self.keys[ws] = key
+            self.per_key[key] += 1
         if self.metrics is not None:
             self.metrics.ws_connections.labels(kind).inc()
 
+    def count(self, key: str) -> int:
+        return self.per_key[key]
+
     def discard(self, ws: WebSocket) -> None:
         kind = self.sockets.pop(ws, None)
+        key = self.keys.pop(ws, None)
+        if key is not None:
+            self.per_key[key] -= 1
+            if self.per_key[key] <= 0:
+                del self.per_key[key]
         if kind is not None and self.metrics is not None:
             self.metrics.ws_connections.labels(kind).dec()
 

@@ -237,9 +237,13 @@ async def chat_socket(ws: WebSocket) -> None:
                 await ws.close(POLICY, "too many new conversations; try again in a minute")
                 return
             conv, token = await desk.start_conversation(lang, site_key)
+        if ws.app.state.sockets.count(conv.id) >= services.settings.max_sockets_per_conversation:
+            desk.metrics.rate_limited.labels("conversation_sockets").inc()
+            await ws.close(POLICY, "too many sockets for this conversation")
+            return
         bind_conversation(conv.id)
         log.info("customer socket open", extra={"resumed": resumed, "site_key": site_key})
-        ws.app.state.sockets.add(ws, "chat")
+        ws.app.state.sockets.add(ws, "chat", conv.id)  # counted with the check above: no await between
         session = CustomerSession(ws, services, conv, token)
         await session.sub.add(conversation_channel(conv.id), QUEUE_CHANNEL)
         writer: asyncio.Task[None] | None = None
