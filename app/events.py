@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 
 from app.storage.records import Event
 from app.storage.tables import INT_MAX
+from app.validation import EmailAddress as EmailAddress, Line, Text  # EmailAddress: contact frame, transcript email
 
 ClientMsgId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 ConversationId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -57,28 +58,23 @@ class Ping(_Frame):
     type: Literal["ping"]
 
 
-# One address, nothing more: no whitespace (so no header injection), no list or display-name syntax.
-EmailAddress = Annotated[str, StringConstraints(min_length=3, max_length=254,
-                                                pattern=r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")]
-
-
 class Rating(_Frame):
     type: Literal["rating"]
     score: int = Field(ge=1, le=5)
-    comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    comment: Annotated[Text, StringConstraints(max_length=2000)] | None = None
 
 
 class Contact(_Frame):
     type: Literal["contact"]
     email: EmailAddress
-    name: Annotated[str, StringConstraints(max_length=120)] | None = None
+    name: Annotated[Line, StringConstraints(max_length=120)] | None = None
 
 
 class Identify(_Frame):
     type: Literal["identify"]
-    user_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    name: Annotated[str, StringConstraints(max_length=120)] | None = None
-    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    user_id: Annotated[Line, StringConstraints(min_length=1, max_length=128)]
+    name: Annotated[Line, StringConstraints(max_length=120)] | None = None
+    email: Annotated[Line, StringConstraints(max_length=254)] | None = None
     user_hash: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.storage.records import Article, Case, Event, User
 from app.storage.tables import INT_MAX
+from app.validation import Line
 
 # An id in a URL path. Larger numbers cannot name a row, and PostgreSQL refuses them as `integer`
 # (a 500 if they reach the driver), so they get a 422 here.
@@ -18,7 +19,7 @@ RowId = Annotated[int, Path(ge=1, le=INT_MAX)]
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=254)
+    email: Line = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
 
 

@@ -8,6 +8,26 @@ from dataclasses import dataclass, field
 ARTICLE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 ARTICLE_STATUSES = ("draft", "published", "archived")
 
+# An article's limits, the same for the editors' API (app/routes/editor.py) and every import format.
+TITLE_MAX = 300
+BODY_MAX = 200_000
+CATEGORY_MAX = 120
+QUESTIONS_MAX = 200  # example questions per article
+QUESTION_MAX = 4_000  # characters per example question (a customer message, as content gaps offer them)
+TAGS_MAX = 50
+TAG_MAX = 60
+
+# Control characters no text field has a use for (NUL is refused by PostgreSQL outright): every C0
+# character and DEL; text that may span lines keeps tab, newline and carriage return.
+LINE_CONTROLS_RE = re.compile(r"[\x00-\x1f\x7f]")
+TEXT_CONTROLS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def control_problem(value: str, multiline: bool = False) -> str | None:
+    """Why `value` cannot be stored as text (a control character in it), or None."""
+    found = (TEXT_CONTROLS_RE if multiline else LINE_CONTROLS_RE).search(value)
+    return None if found is None else f"control character U+{ord(found.group()):04X} is not allowed"
+
 
 def slugify(value: str) -> str:
     """Turn a file name or title into an article id (lower-case, dashes)."""
@@ -39,6 +59,24 @@ class ArticleDraft:
             raise ValueError(f"article {self.id!r} has an empty title")
         if self.status not in ARTICLE_STATUSES:
             raise ValueError(f"article {self.id!r} has unknown status {self.status!r}")
+        # the API's limits (app/routes/editor.py), so an import cannot store what the API would refuse
+        for name, value, limit in (("title", self.title, TITLE_MAX), ("category", self.category or "", CATEGORY_MAX),
+                                   ("body", self.body, BODY_MAX)):
+            if len(value) > limit:
+                raise ValueError(f"article {self.id!r}: {name} is longer than {limit} characters")
+            problem = control_problem(value, multiline=name == "body")
+            if problem:
+                raise ValueError(f"article {self.id!r}: {name}: {problem}")
+        for name, items, count, limit in (("questions", self.questions, QUESTIONS_MAX, QUESTION_MAX),
+                                          ("tags", self.tags, TAGS_MAX, TAG_MAX)):
+            if len(items) > count:
+                raise ValueError(f"article {self.id!r} has more than {count} {name}")
+            for item in items:
+                if len(item) > limit:
+                    raise ValueError(f"article {self.id!r}: one of its {name} is longer than {limit} characters")
+                problem = control_problem(item)
+                if problem:
+                    raise ValueError(f"article {self.id!r}: {name}: {problem}")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.auth import MIN_PASSWORD, announce_sessions_changed, hash_password_async
 from app.deps import BrokerDep, CurrentAdmin, StoreDep
 from app.schemas import RowId, UserPublic
+from app.validation import Line
 from app.storage.sql import Conflict, NotFound
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -19,8 +20,8 @@ Role = Literal["agent", "editor", "admin"]
 
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-    name: str = Field(min_length=1, max_length=120)
+    email: Line = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: Line = Field(min_length=1, max_length=120)
     password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
     role: Role
     capacity: int = Field(default=3, ge=1, le=50)
@@ -28,7 +29,7 @@ class UserCreate(BaseModel):
 
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: Line | None = Field(default=None, min_length=1, max_length=120)
     role: Role | None = None
     active: bool | None = None
     capacity: int | None = Field(default=None, ge=1, le=50)

@@ -25,6 +25,7 @@ from app.deps import CurrentEditor, KnowledgeDep, StoreDep
 from app.routes.editor import ArticleOut, _draft_of, page
 from app.storage.editor import Activity
 from app.storage.records import Event
+from app.validation import Line, Text
 from knowledge_base.gaps import DEFAULT_THRESHOLD, cluster_vectors, representative
 from knowledge_base.models import ArticleDraft, slugify
 
@@ -203,16 +204,16 @@ async def get_gaps(user: CurrentEditor, store: StoreDep, knowledge: KnowledgeDep
 
 class GapDraftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    questions: list[str] = Field(min_length=1, max_length=200)
-    title: str | None = Field(default=None, max_length=300)
-    agent_reply: str | None = Field(default=None, max_length=20_000)
-    category: str | None = Field(default=None, max_length=120)
+    questions: list[Line] = Field(min_length=1, max_length=200)
+    title: Line | None = Field(default=None, max_length=300)
+    agent_reply: Text | None = Field(default=None, max_length=20_000)
+    category: Line | None = Field(default=None, max_length=120)
 
 
 class GapQuestionsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    article_id: str
-    questions: list[str] = Field(min_length=1, max_length=200)
+    article_id: Line
+    questions: list[Line] = Field(min_length=1, max_length=200)
 
 
 @router.post("/api/gaps/draft", response_model=ArticleOut, status_code=201)

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from markdown_it import MarkdownIt
 
 from app.deps import StoreDep
+from app.validation import Line
 
 router = APIRouter(tags=["articles"])
 # html=False: raw HTML in an article is shown as text; markdown-it refuses javascript:/vbscript: links.
@@ -20,7 +21,7 @@ def render_markdown(body: str) -> str:
 
 
 @router.get("/kb/{article_id}", response_class=HTMLResponse, responses={404: {}})
-async def public_article(article_id: str, store: StoreDep) -> HTMLResponse:
+async def public_article(article_id: Line, store: StoreDep) -> HTMLResponse:
     article = await store.get_article(article_id)
     if article is None or article.status != "published":
         raise HTTPException(404, "article not found")

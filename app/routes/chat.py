@@ -21,6 +21,7 @@ from app.logging import bind_conversation
 from app.mail import MailError, compose, send as send_mail
 from app.ratelimit import FrameBudget, spend_frame
 from app.storage.records import Conversation, Event
+from app.storage.tables import INT_MAX
 from handoff.audience import customer_may_see
 
 log = logging.getLogger("parley.chat")
@@ -255,8 +256,15 @@ async def chat_socket(ws: WebSocket) -> None:
                                 "last_public_seq": await services.store.last_public_seq(conv.id),
                                 "email_transcript": bool(services.settings.smtp_url)})
             last_seq = params.get("last_seq")
-            if resumed and last_seq is not None and last_seq.isdigit():
-                await session.replay(int(last_seq))
+            after = int(last_seq) if last_seq is not None and last_seq.isdigit() and len(last_seq) <= 10 else None
+            if last_seq is not None and (after is None or after > INT_MAX):
+                # Out of range (or not a number): say so, and do not replay; a clear error, never a 1011
+                # that the client would answer by reconnecting with the same last_seq.
+                await session.send(ev.error_frame("invalid_frame", f"last_seq must be a number from 0 to {INT_MAX}")
+                                   | {"frame": "resume"})
+                after = None
+            if resumed and after is not None:
+                await session.replay(after)
             else:
                 session.last_seq = conv.last_seq if resumed else 0
             writer = asyncio.create_task(session.writer())

@@ -10,7 +10,7 @@ import asyncio
 import json
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -23,6 +23,7 @@ from app.schemas import RowId
 from app.storage.console import DuplicateShortcut
 from app.storage.records import Event
 from app.storage.tables import INT_MAX
+from app.validation import Line, Text
 
 router = APIRouter(tags=["console"])
 UI_DIR = Path(__file__).resolve().parents[1] / "ui" / "console"
@@ -88,8 +89,8 @@ async def agents(user: CurrentAgent, store: StoreDep) -> list[AgentOut]:
 class CannedIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     shortcut: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")
-    title: str = Field(min_length=1, max_length=120)
-    body: str = Field(min_length=1, max_length=4000)
+    title: Line = Field(min_length=1, max_length=120)
+    body: Text = Field(min_length=1, max_length=4000)
 
 
 class CannedOut(BaseModel):
@@ -169,7 +170,7 @@ def _customer_label(contact: dict[str, Any]) -> str | None:
 
 @router.get("/api/console/history", response_model=list[HistoryRow])
 async def history(user: CurrentAgent, store: StoreDep,
-                  q: str | None = Query(default=None, max_length=200),
+                  q: Annotated[Line | None, Query(max_length=200)] = None,
                   status_: Literal["queued", "assigned", "resolved", "bot"] | None = Query(default=None, alias="status"),
                   reason: Literal[REASONS] | None = None,  # type: ignore[valid-type]
                   agent_id: int | None = Query(default=None, ge=1, le=INT_MAX),

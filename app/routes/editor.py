@@ -15,21 +15,25 @@ import zipfile
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.deps import CurrentEditor, DeskDep, KnowledgeDep, StoreDep
 from app.routes.articles import render_markdown
-from app.schemas import ArticleOut
+from app.schemas import ArticleOut, RowId
 from app.storage.records import Article, ArticleVersion
+from app.validation import Line, Text
 from bot import ConversationContext, respond
 from knowledge_base.chunking import article_entries
 from knowledge_base.index import top_k_mean
-from knowledge_base.models import ARTICLE_ID_RE, ArticleDraft, Candidate, ImportProblem, ImportResult, SearchResult, slugify
+from knowledge_base.models import (
+    ARTICLE_ID_RE, BODY_MAX, CATEGORY_MAX, QUESTION_MAX, QUESTIONS_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX, ArticleDraft,
+    Candidate, ImportProblem, ImportResult, SearchResult, slugify,
+)
 from knowledge_base.service import SNIPPET_CHARS
 
 router = APIRouter(tags=["articles"])
@@ -37,17 +41,20 @@ UI = Path(__file__).resolve().parents[1] / "ui" / "editor"
 Status = Literal["draft", "published", "archived"]
 IMPORT_FORMATS = ("markdown", "csv", "zendesk", "rasa")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# The limits every article obeys, from knowledge_base.models (imports are held to the same ones).
+Question = Annotated[Line, StringConstraints(max_length=QUESTION_MAX)]
+Tag = Annotated[Line, StringConstraints(max_length=TAG_MAX)]
 
 
 # ----------------------------------------------------------------------------- wire models
 class ArticleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str | None = Field(default=None, pattern=ARTICLE_ID_RE.pattern, description="Defaults to a slug of the title.")
-    title: str = Field(min_length=1, max_length=300)
-    body: str = Field(default="", max_length=200_000)
-    category: str | None = Field(default=None, max_length=120)
-    questions: list[str] = Field(default_factory=list, max_length=200)
-    tags: list[str] = Field(default_factory=list, max_length=50)
+    title: Line = Field(min_length=1, max_length=TITLE_MAX)
+    body: Text = Field(default="", max_length=BODY_MAX)
+    category: Line | None = Field(default=None, max_length=CATEGORY_MAX)
+    questions: list[Question] = Field(default_factory=list, max_length=QUESTIONS_MAX)
+    tags: list[Tag] = Field(default_factory=list, max_length=TAGS_MAX)
     status: Status = "draft"
 
 
@@ -55,11 +62,11 @@ class ArticleUpdate(BaseModel):
     """PUT sends every field; PATCH only the ones that change. `base_version` refuses a stale save (409)."""
 
     model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    body: str | None = Field(default=None, max_length=200_000)
-    category: str | None = Field(default=None, max_length=120)
-    questions: list[str] | None = Field(default=None, max_length=200)
-    tags: list[str] | None = Field(default=None, max_length=50)
+    title: Line | None = Field(default=None, min_length=1, max_length=TITLE_MAX)
+    body: Text | None = Field(default=None, max_length=BODY_MAX)
+    category: Line | None = Field(default=None, max_length=CATEGORY_MAX)
+    questions: list[Question] | None = Field(default=None, max_length=QUESTIONS_MAX)
+    tags: list[Tag] | None = Field(default=None, max_length=TAGS_MAX)
     status: Status | None = None
     base_version: int | None = None
 
@@ -105,14 +112,14 @@ class CategoryOut(BaseModel):
 class DraftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str | None = None
-    title: str = Field(min_length=1, max_length=300)
-    body: str = Field(default="", max_length=200_000)
-    questions: list[str] = Field(default_factory=list, max_length=200)
+    title: Line = Field(min_length=1, max_length=TITLE_MAX)
+    body: Text = Field(default="", max_length=BODY_MAX)
+    questions: list[Question] = Field(default_factory=list, max_length=QUESTIONS_MAX)
 
 
 class TryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=4000)
+    text: Text = Field(min_length=1, max_length=4000)
     draft: DraftIn | None = Field(default=None, description="Answer as if this draft were published too "
                                   "(replacing the article with the same id).")
     lang: str = Field(default="en", max_length=8)
@@ -140,7 +147,7 @@ class TryOut(BaseModel):
 
 class RenderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    body: str = Field(max_length=200_000)
+    body: Text = Field(max_length=BODY_MAX)
 
 
 class ImportItem(BaseModel):
@@ -341,12 +348,12 @@ async def export_articles(user: CurrentEditor, store: StoreDep) -> Response:
 
 
 @router.get("/api/articles/{article_id}", response_model=ArticleOut, responses={404: {}})
-async def get_article(article_id: str, user: CurrentEditor, store: StoreDep) -> ArticleOut:
+async def get_article(article_id: Line, user: CurrentEditor, store: StoreDep) -> ArticleOut:
     return ArticleOut.of(await _article_or_404(store, article_id))
 
 
 @router.get("/api/articles/{article_id}/versions", response_model=list[VersionOut], responses={404: {}})
-async def list_versions(article_id: str, user: CurrentEditor, store: StoreDep) -> list[VersionOut]:
+async def list_versions(article_id: Line, user: CurrentEditor, store: StoreDep) -> list[VersionOut]:
     """Every saved version, newest first, with its author and the fields it changed."""
     await _article_or_404(store, article_id)
     versions = await store.article_versions(article_id)
@@ -361,7 +368,7 @@ async def list_versions(article_id: str, user: CurrentEditor, store: StoreDep) -
 
 
 @router.get("/api/articles/{article_id}/diff", response_model=DiffOut, responses={404: {}})
-async def diff(article_id: str, user: CurrentEditor, store: StoreDep,
+async def diff(article_id: Line, user: CurrentEditor, store: StoreDep,
                from_version: int = Query(alias="from"), to_version: int | None = Query(default=None, alias="to")) -> DiffOut:
     """What changed between two versions (`to` defaults to the current one)."""
     versions = {v.version: v for v in await store.article_versions(article_id)}
@@ -417,19 +424,19 @@ async def _update(article_id: str, body: ArticleUpdate, user: Any, store: Any, k
 
 
 @router.put("/api/articles/{article_id}", response_model=ArticleOut, responses={404: {}, 409: {}})
-async def put_article(article_id: str, body: ArticleUpdate, user: CurrentEditor, store: StoreDep,
+async def put_article(article_id: Line, body: ArticleUpdate, user: CurrentEditor, store: StoreDep,
                       knowledge: KnowledgeDep) -> ArticleOut:
     return await _update(article_id, body, user, store, knowledge, full=True)
 
 
 @router.patch("/api/articles/{article_id}", response_model=ArticleOut, responses={404: {}, 409: {}})
-async def patch_article(article_id: str, body: ArticleUpdate, user: CurrentEditor, store: StoreDep,
+async def patch_article(article_id: Line, body: ArticleUpdate, user: CurrentEditor, store: StoreDep,
                         knowledge: KnowledgeDep) -> ArticleOut:
     return await _update(article_id, body, user, store, knowledge, full=False)
 
 
 @router.post("/api/articles/{article_id}/status", response_model=ArticleOut, responses={404: {}})
-async def set_status(article_id: str, body: StatusIn, user: CurrentEditor, store: StoreDep,
+async def set_status(article_id: Line, body: StatusIn, user: CurrentEditor, store: StoreDep,
                      knowledge: KnowledgeDep) -> ArticleOut:
     """draft → published → archived (any move is allowed; each is a version). Publishing makes the
     article answerable in every process; archiving removes it from the bot."""
@@ -439,17 +446,17 @@ async def set_status(article_id: str, body: StatusIn, user: CurrentEditor, store
 
 
 @router.post("/api/articles/{article_id}/publish", response_model=ArticleOut, responses={404: {}})
-async def publish(article_id: str, user: CurrentEditor, store: StoreDep, knowledge: KnowledgeDep) -> ArticleOut:
+async def publish(article_id: Line, user: CurrentEditor, store: StoreDep, knowledge: KnowledgeDep) -> ArticleOut:
     return await set_status(article_id, StatusIn(status="published"), user, store, knowledge)
 
 
 @router.post("/api/articles/{article_id}/archive", response_model=ArticleOut, responses={404: {}})
-async def archive(article_id: str, user: CurrentEditor, store: StoreDep, knowledge: KnowledgeDep) -> ArticleOut:
+async def archive(article_id: Line, user: CurrentEditor, store: StoreDep, knowledge: KnowledgeDep) -> ArticleOut:
     return await set_status(article_id, StatusIn(status="archived"), user, store, knowledge)
 
 
 @router.post("/api/articles/{article_id}/versions/{version}/restore", response_model=ArticleOut, responses={404: {}})
-async def restore(article_id: str, version: int, user: CurrentEditor, store: StoreDep,
+async def restore(article_id: Line, version: RowId, user: CurrentEditor, store: StoreDep,
                   knowledge: KnowledgeDep) -> ArticleOut:
     """Make the article what it was in `version` (content and status), as a new version."""
     await _article_or_404(store, article_id)

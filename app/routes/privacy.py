@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
 
 from app import privacy
 from app.deps import CurrentAdmin, ServicesDep
+from app.validation import Line
 
 router = APIRouter(prefix="/api/contacts", tags=["privacy"])
 ContactKey = Path(min_length=1, max_length=254, description="The contact's email or the site's user_id.")
 
 
 @router.get("/{key}/export", responses={404: {}})
-async def export_contact(admin: CurrentAdmin, services: ServicesDep, key: str = ContactKey) -> dict[str, Any]:
+async def export_contact(admin: CurrentAdmin, services: ServicesDep, key: Annotated[Line, ContactKey]) -> dict[str, Any]:
     """Every conversation, event and case stored about the contact, as JSON."""
     data = await privacy.export_contact(services.store, key)
     if not data["conversations"]:
@@ -23,7 +24,7 @@ async def export_contact(admin: CurrentAdmin, services: ServicesDep, key: str = 
 
 
 @router.delete("/{key}")
-async def erase_contact(admin: CurrentAdmin, services: ServicesDep, key: str = ContactKey) -> dict[str, int]:
+async def erase_contact(admin: CurrentAdmin, services: ServicesDep, key: Annotated[Line, ContactKey]) -> dict[str, int]:
     """Delete the contact's conversations and everything derived from them. Idempotent."""
     result = await privacy.erase_contact(services.settings, services.store, key, services.broker)
     if result["conversations"]:

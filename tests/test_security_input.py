@@ -1,0 +1,127 @@
+"""Security findings of issue 17 about input and what the desk does with it, each reproduced by its attack
+over a real server (SQLite, and PostgreSQL where the finding was PostgreSQL-only)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from app.storage.sql import SqlStore
+from tests.conftest import POSTGRES_URL  # noqa: F401  (the server the PostgreSQL fixture uses)
+from tests.contract.conftest import drop_postgres, fresh_postgres_url
+from tests.harness import Client, LiveServer, copy_data, is_type, run_cli, server_env
+
+PASSWORD = "parley-demo"
+
+
+# ----------------------------------------------------------------------------- servers
+@pytest.fixture(scope="module")
+async def pg_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LiveServer]:
+    """A real server on a fresh PostgreSQL database, with an editor and an admin (no demo articles: fast)."""
+    url, name = await fresh_postgres_url()
+    data = tmp_path_factory.mktemp("pg-input")
+    env = server_env(data, PARLEY_DATABASE_URL=url)
+    assert run_cli(["db", "upgrade"], env).returncode == 0
+    for email, role in (("editor@parley.local", "editor"), ("admin@parley.local", "admin"),
+                        ("agent@parley.local", "agent")):
+        done = run_cli(["users", "create", "--email", email, "--password", PASSWORD, "--role", role], env)
+        assert done.returncode == 0, done.stderr[-2000:]
+    server = LiveServer(data, PARLEY_DATABASE_URL=url)
+    await asyncio.to_thread(server.start)
+    yield server
+    server.stop()
+    await drop_postgres(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_server(request: pytest.FixtureRequest) -> LiveServer:
+    return request.getfixturevalue("live_server" if request.param == "sqlite" else "pg_server")  # type: ignore[no-any-return]
+
+
+async def customer(server: LiveServer, query: str = "", **kwargs: Any) -> tuple[Client, dict[str, Any]]:
+    client = await Client.connect(f"{server.ws_url}/ws/chat{query}", **kwargs)
+    return client, await client.wait_for(is_type("session"))
+
+
+async def say(client: Client, text: str, msg_id: str | None = None) -> dict[str, Any]:
+    msg_id = msg_id or uuid.uuid4().hex
+    await client.send({"type": "message", "text": text, "client_msg_id": msg_id})
+    return await client.wait_for(lambda f: (f.get("client_msg_id") == msg_id and f["type"] == "message")
+                                 or f["type"] == "error")
+
+
+# ----------------------------------------------------------------------------- #10 server errors from bad input
+@pytest.mark.postgres
+@pytest.mark.parametrize("last_seq", ["2147483648", str(2**63), "99999999999999999999999"])
+async def test_an_out_of_range_last_seq_gets_an_error_frame_not_a_1011(any_server: LiveServer, last_seq: str) -> None:
+    first, session = await customer(any_server)
+    await say(first, "hello")
+    await first.close()
+    client = await Client.connect(f"{any_server.ws_url}/ws/chat?token={session['token']}&last_seq={last_seq}")
+    resumed = await client.wait_for(is_type("session"))
+    assert resumed["resumed"] is True
+    error = await client.wait_for(is_type("error"))
+    assert error["code"] == "invalid_frame" and "last_seq" in error["detail"]
+    await client.send({"type": "ping"})  # the socket stays usable: no close, so no reconnect loop
+    await client.wait_for(is_type("pong"))
+    await client.send({"type": "resume", "last_seq": int(last_seq)})
+    refused = await client.wait_for(is_type("error"))
+    assert refused["code"] == "invalid_frame"
+    await client.send({"type": "resume", "last_seq": 0})
+    assert (await client.wait_for(lambda f: f.get("type") == "message"))["text"] == "hello"
+    await client.close()
+
+
+def _login(server: LiveServer, email: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {server.login(email)}"}
+
+
+@pytest.mark.postgres
+async def test_a_nul_byte_in_any_text_field_is_a_422_not_a_500(any_server: LiveServer) -> None:
+    base = any_server.base_url
+    editor, admin = _login(any_server, "editor@parley.local"), _login(any_server, "admin@parley.local")
+    agent = _login(any_server, "agent@parley.local")
+    nul = "x\x00y"
+    requests: list[tuple[str, str, dict[str, str], Any]] = [
+        ("POST", "/api/auth/login", {}, {"email": f"a{nul}@example.com", "password": "p"}),
+        ("POST", "/api/articles", editor, {"title": nul}),
+        ("POST", "/api/articles", editor, {"title": "t", "category": nul}),
+        ("POST", "/api/articles", editor, {"title": "t", "body": nul}),
+        ("POST", "/api/articles", editor, {"title": "t", "questions": [nul]}),
+        ("POST", "/api/articles", editor, {"title": "t", "tags": [nul]}),
+        ("PATCH", "/api/articles/some-id", editor, {"title": nul}),
+        ("GET", f"/api/articles/{nul}", editor, None),
+        ("POST", "/api/articles/try", editor, {"text": nul}),
+        ("POST", "/api/admin/users", admin, {"email": f"n{nul}@example.com", "name": "N", "password": "a-long-password",
+                                             "role": "agent"}),
+        ("POST", "/api/admin/users", admin, {"email": "n@example.com", "name": nul, "password": "a-long-password",
+                                             "role": "agent"}),
+        ("GET", f"/api/contacts/{nul}/export", admin, None),
+        ("GET", "/api/console/history?q=" + nul, agent, None),
+        ("POST", "/api/console/canned", admin, {"shortcut": "nul", "title": nul, "body": "b"}),
+        ("POST", "/api/chat/transcript/email", {}, {"token": "t", "email": f"a{nul}@example.com"}),
+    ]
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        for method, path, headers, body in requests:
+            r = await http.request(method, path.replace("\x00", "%00"), headers=headers, json=body)
+            assert r.status_code == 422, (method, path, body, r.status_code, r.text[:300])
+    client, _ = await customer(any_server)
+    await client.send({"type": "contact", "email": f"a{nul}@example.com"})
+    error = await client.wait_for(lambda f: f["type"] in ("error", "message") and f.get("sender") != "customer")
+    assert error["type"] == "error" and error["code"] == "invalid_frame"
+    await client.send({"type": "identify", "user_id": nul})
+    assert (await client.wait_for(lambda f: f["type"] in ("error", "identify")))["code"] == "invalid_frame"
+    await client.close()
+    assert "Traceback" not in any_server.log_path.read_text(errors="replace")
