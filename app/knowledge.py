@@ -33,18 +33,21 @@ from knowledge_base.service import KnowledgeBase, embed_article
 
 log = logging.getLogger("parley.kb")
 KB_CHANNEL = "kb"
-CHUNKER_VERSION = 2  # bump when chunking changes, so stored vectors are rebuilt at start-up
+CHUNKER_VERSION = 3  # bump when chunking changes, so stored vectors are rebuilt at start-up
 
 
 class KnowledgeRuntime:
     def __init__(self, store: SqlStore, broker: Broker, embedder: Embedder, index_dir: Path, chunk_words: int,
-                 aggregate_k: int = 1, classifier_c: float = 0.0) -> None:
+                 aggregate_k: int = 1, classifier_c: float = 0.0, lexical_weight: float = 0.3) -> None:
         self.store = store
         self.broker = broker
         self.embedder = embedder
         self.index_dir = index_dir
         self.chunk_words = chunk_words
-        self.kb = KnowledgeBase(embedder, chunk_words=chunk_words, aggregate_k=aggregate_k, classifier_c=classifier_c)
+        self.kb = KnowledgeBase(embedder, chunk_words=chunk_words, aggregate_k=aggregate_k, classifier_c=classifier_c,
+                                lexical_weight=lexical_weight)
+        self._calibrating: asyncio.Task[None] | None = None
+        self._calibrate_again = False
         self._training: asyncio.Task[None] | None = None
         self._train_again = False
         # Stored vectors are only reused by the same model and the same chunking.
@@ -64,7 +67,7 @@ class KnowledgeRuntime:
         if cached is not None and cached.article_ids() == set(published):
             self.kb.index = cached
             for article in published.values():
-                self.kb.articles[article.id] = self._indexed(article)
+                self.kb.adopt(article.id, article.title, article.body, article.questions)
             log.info("index loaded from %s (%d entries)", self.index_dir, len(cached))
         else:
             stored = await self.store.load_entries(self.model_key, list(published))
@@ -78,17 +81,11 @@ class KnowledgeRuntime:
             stamp = await self.store.kb_stamp()
             await asyncio.to_thread(self.kb.index.save, self.index_dir, self._stamp(stamp))
         self.applied_change = stamp
+        await asyncio.to_thread(self.kb.calibrate)
         self.loaded = True
 
     def _stamp(self, change_id: int) -> str:
         return f"{self.model_key}:{change_id}"
-
-    def _indexed(self, article: Article) -> Any:
-        from knowledge_base.chunking import chunk_body
-        from knowledge_base.service import IndexedArticle
-
-        return IndexedArticle(article.id, article.title, tuple(chunk_body(article.body, self.chunk_words)),
-                              self.kb.url_prefix + article.id)
 
     async def _embed_and_store(self, article: Article) -> int:
         entries, vectors = await asyncio.to_thread(
@@ -97,6 +94,7 @@ class KnowledgeRuntime:
                                                   [(e.kind, e.position, e.text) for e in entries], vectors)
         self.kb.put(article.id, article.title, article.body, entries, vectors)
         self.train_classifier()
+        self.recalibrate()
         return change
 
     # ----------------------------------------------------------------- changes
@@ -117,6 +115,7 @@ class KnowledgeRuntime:
             change = await self.store.delete_entries(article.id)
             self.kb.remove(article.id)
             self.train_classifier()
+            self.recalibrate()
         await self.broker.publish(KB_CHANNEL, {"type": "kb_changed", "article_id": article.id, "change": change})
 
     async def apply_changes(self) -> None:
@@ -141,6 +140,35 @@ class KnowledgeRuntime:
             entries = [Entry(article_id, kind, text, pos) for kind, pos, text, _ in rows]
             self.kb.put(article_id, article.title, article.body, entries, np.stack([r[3] for r in rows]))
         self.train_classifier()
+        self.recalibrate()
+
+    @property
+    def ready(self) -> bool:
+        """Loaded, and deciding as it will once background work (classifier, calibration) settles."""
+        return self.loaded and self.kb.decides_as_later()
+
+    # ----------------------------------------------------------------- calibration
+    def recalibrate(self) -> None:
+        """Re-read the thresholds off the index as it is now, in a worker thread (about 250 searches
+        without model calls); until then the previous calibration decides."""
+        if self._task is None:  # only a started (serving) runtime recalibrates in the background
+            return
+        if self._calibrating is not None and not self._calibrating.done():
+            self._calibrate_again = True
+            return
+        self._calibrating = asyncio.get_running_loop().create_task(self._calibrate(), name="kb-calibrate")
+
+    async def _calibrate(self) -> None:
+        self._calibrate_again = True
+        while self._calibrate_again:
+            self._calibrate_again = False
+            try:
+                cal = await asyncio.to_thread(self.kb.calibrate)
+                log.info("knowledge base calibrated", extra={"answer": round(cal.answer, 4),
+                                                             "offer": round(cal.offer, 4)})
+            except Exception:  # keep the previous thresholds
+                log.exception("calibrating the knowledge base failed")
+                return
 
     # ----------------------------------------------------------------- the article classifier
     def train_classifier(self) -> None:
@@ -210,7 +238,7 @@ class KnowledgeRuntime:
         self.train_classifier()
 
     async def stop(self) -> None:
-        for task in (self._task, self._training):
+        for task in (self._task, self._training, self._calibrating):
             if task:
                 task.cancel()
                 try:

@@ -146,16 +146,17 @@ def metrics(labels: Sequence[str], outcomes: Sequence[tuple[str, str | None]], c
 
     ins = [i for i, lbl in enumerate(labels) if lbl != "oos"]
     oos = [i for i, lbl in enumerate(labels) if lbl == "oos"]
-    escalated = [i for i, (a, _) in enumerate(outcomes) if a == "escalate"]
+    abstain = ("escalate", "no_answer")  # handed over, or told there is no article
+    escalated = [i for i, (a, _) in enumerate(outcomes) if a in abstain]
     correct = sum(1 for i in ins if outcomes[i][0] == "answer" and outcomes[i][1] == labels[i])
     out = {
         "in_scope_accuracy": 100 * correct / max(1, len(ins)),
-        "wrongly_escalated": 100 * sum(1 for i in ins if outcomes[i][0] == "escalate") / max(1, len(ins)),
+        "wrongly_escalated": 100 * sum(1 for i in ins if outcomes[i][0] in abstain) / max(1, len(ins)),
         "clarified": 100 * sum(1 for i in ins if outcomes[i][0] == "clarify") / max(1, len(ins)),
         "n_in_scope": len(ins), "n_oos": len(oos),
     }
     if oos:
-        hit = sum(1 for i in oos if outcomes[i][0] == "escalate")
+        hit = sum(1 for i in oos if outcomes[i][0] in abstain)
         out["oos_recall"] = 100 * hit / len(oos)
         out["oos_precision"] = 100 * hit / max(1, len(escalated))
         out["auroc"] = float(roc_auc_score([1 if labels[i] != "oos" else 0 for i in range(len(labels))], confidences))
@@ -169,8 +170,9 @@ def choose_thresholds(val: Sequence[Scored], base: BotConfig, max_wrong_escalati
     answer = ins_scores[int(len(ins_scores) * max_wrong_escalation / 100)] if ins_scores else base.answer_threshold
     best, best_value = base, -1.0
     for margin in (0.0, 0.005, 0.01, 0.02, 0.03):
-        config = replace(base, answer_threshold=answer, clarify_margin=margin,
-                         out_of_scope_threshold=min(base.out_of_scope_threshold, answer))
+        # below the answer threshold nothing is offered, as this benchmark was first run
+        config = replace(base, answer_threshold=answer, clarify_margin=margin, out_of_scope_threshold=answer,
+                         unanswered="escalate")
         m = metrics([s.label for s in val], policy_outcomes(val, config), [_conf(s) for s in val])
         value = m["in_scope_accuracy"] + m.get("oos_recall", 0.0)
         if value > best_value:

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from bot import intents
 from bot.replies import say
+from knowledge_base.calibration import Calibration
 from knowledge_base.models import Candidate, SearchResult
 
 ESCALATION_REASONS = ("customer_request", "low_confidence", "out_of_scope", "repeated_failure", "frustration")
@@ -24,11 +25,17 @@ class Searcher(Protocol):
 
 @dataclass(frozen=True)
 class BotConfig:
-    answer_threshold: float = 0.62
+    """`answer_threshold` and `out_of_scope_threshold` None: the knowledge base's own calibration
+    (knowledge_base/calibration.py) decides; a number overrides it. `unanswered`: what a question no
+    article covers gets: "offer" (say so and offer a person; the chat stays with the bot until
+    `max_failures` such turns in a row) or "escalate" (hand over at once)."""
+
+    answer_threshold: float | None = None
     clarify_margin: float = 0.04
-    out_of_scope_threshold: float = 0.42
+    out_of_scope_threshold: float | None = None
     max_failures: int = 2
     max_clarify_options: int = 3
+    unanswered: str = "offer"
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,7 @@ class ConversationContext:
 
 @dataclass(frozen=True)
 class Decision:
-    action: str  # answer | clarify | smalltalk | escalate
+    action: str  # answer | clarify | no_answer | smalltalk | escalate
     text: str
     confidence: float
     reason: str | None = None
@@ -74,13 +81,29 @@ def escalate(reason: str, confidence: float = 0.0, candidates: tuple[Candidate, 
     return Decision("escalate", "", confidence, reason=reason, candidates=candidates, timings_ms=timings or {})
 
 
-def choose(candidates: list[Candidate], config: BotConfig) -> tuple[str, str | None, tuple[Candidate, ...]]:
-    """The policy on ranked candidates: (action, reason, chosen candidates)."""
-    if not candidates or candidates[0].score < config.out_of_scope_threshold:
-        return "escalate", "out_of_scope", ()
+def thresholds(config: BotConfig, calibration: Calibration | None) -> tuple[float, float]:
+    """(answer, offer): the configured values where set, else the knowledge base's calibration."""
+    answer = config.answer_threshold if config.answer_threshold is not None else (
+        calibration.answer if calibration is not None else 0.5)
+    offer = config.out_of_scope_threshold if config.out_of_scope_threshold is not None else (
+        calibration.offer if calibration is not None else 0.4)
+    return answer, min(offer, answer)
+
+
+def choose(candidates: list[Candidate], config: BotConfig,
+           calibration: Calibration | None = None) -> tuple[str, str | None, tuple[Candidate, ...]]:
+    """The graded policy on ranked candidates: (action, reason, chosen candidates).
+
+    Confident: answer. Between the offer and the answer threshold: clarify with the candidates above
+    the offer threshold ("I found these", reason low_confidence). Below it: no_answer (or escalate,
+    when `config.unanswered` says so), reason out_of_scope."""
+    answer_t, offer_t = thresholds(config, calibration)
+    if not candidates or candidates[0].score < offer_t:
+        return ("escalate" if config.unanswered == "escalate" else "no_answer"), "out_of_scope", ()
     top = candidates[0]
-    if top.score < config.answer_threshold:
-        return "escalate", "low_confidence", ()
+    if top.score < answer_t:
+        options = tuple(c for c in candidates[: config.max_clarify_options] if c.score >= offer_t)
+        return "clarify", "low_confidence", options
     # Candidates scoring within the margin of the top one are close. The top one may score below
     # another when the article classifier (knowledge_base/classifier.py) picked it: within the
     # margin, that disagreement is offered as a choice; beyond it, the classifier's pick stands.
@@ -132,13 +155,19 @@ def respond(
         timings["policy"] = _ms(policy_started)
         return Decision("answer", chosen.snippet, 1.0, article=chosen, candidates=tuple(candidates), timings_ms=timings)
 
-    action, reason, chosen_list = choose(candidates, config)
+    action, reason, chosen_list = choose(candidates, config, result.calibration)
     confidence = candidates[0].score if candidates else 0.0
     timings["policy"] = _ms(policy_started)
+    if action == "no_answer" and context.consecutive_failures + 1 >= config.max_failures:
+        action, reason = "escalate", "repeated_failure"  # twice in a row: a person takes over
     if action == "escalate":
         return escalate(reason or "low_confidence", confidence, tuple(candidates), timings)
+    if action == "no_answer":
+        return Decision("no_answer", say("no_answer", lang), confidence, reason=reason,
+                        candidates=tuple(candidates), timings_ms=timings)
     if action == "clarify":
-        return Decision("clarify", say("clarify", lang), confidence, suggestions=chosen_list,
+        text = say("clarify_unsure" if reason == "low_confidence" else "clarify", lang)
+        return Decision("clarify", text, confidence, reason=reason, suggestions=chosen_list,
                         candidates=tuple(candidates), timings_ms=timings)
     top = chosen_list[0]
     return Decision("answer", top.snippet, confidence, article=top, candidates=tuple(candidates), timings_ms=timings)

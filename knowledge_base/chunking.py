@@ -1,16 +1,23 @@
-"""Split an article into the texts that get embedded: title, example questions, body chunks."""
+"""Split an article into the texts that get embedded: title, example questions, body sentences.
+
+Body entries (`kind` "chunk") are sentences prefixed with their section's heading (see
+knowledge_base/sections.py); an entry's `position` is the index of its section, which is what the
+customer is shown. `sections_of` returns those sections' Markdown, in the same order.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from knowledge_base.sections import matching_texts, split_sections
+
 _HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One embedded text of an article. `kind` is title, question or chunk."""
+    """One embedded text of an article. `kind` is title, question or chunk (a body sentence)."""
 
     article_id: str
     kind: str
@@ -29,35 +36,16 @@ def plain_text(markdown: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def chunk_body(body: str, max_words: int = 120) -> list[str]:
-    """Pack paragraphs (line breaks kept, so lists stay lists) into chunks of about `max_words` words."""
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", plain_text(body)) if p.strip()]
-    chunks: list[str] = []
-    current: list[str] = []
-    count = 0
-    for paragraph in paragraphs:
-        words = paragraph.split()
-        if len(words) > max_words:  # a very long paragraph is cut into windows of words
-            if current:
-                chunks.append("\n\n".join(current))
-                current, count = [], 0
-            chunks += [" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)]
-            continue
-        if count + len(words) > max_words and current:
-            chunks.append("\n\n".join(current))
-            current, count = [], 0
-        current.append(paragraph)
-        count += len(words)
-    if current:
-        chunks.append("\n\n".join(current))
-    return chunks
+def sections_of(body: str) -> list[str]:
+    """The article's sections as Markdown (heading line included): what an answer shows."""
+    return [s.markdown for s in split_sections(body)]
 
 
 def article_entries(
     article_id: str, title: str, body: str, questions: list[str] | tuple[str, ...], max_words: int = 120
 ) -> list[Entry]:
+    """`max_words` is kept for callers of the chunked era; sentences are bounded in sections.py."""
     entries = [Entry(article_id, "title", title.strip(), 0)]
     entries += [Entry(article_id, "question", q.strip(), i) for i, q in enumerate(questions) if q.strip()]
-    for i, chunk in enumerate(chunk_body(body, max_words)):
-        entries.append(Entry(article_id, "chunk", f"{title.strip()}. {chunk}", i))
+    entries += [Entry(article_id, "chunk", text, section) for section, text in matching_texts(title, body)]
     return entries

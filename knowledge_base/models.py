@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from knowledge_base.calibration import Calibration
+
 ARTICLE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 ARTICLE_STATUSES = ("draft", "published", "archived")
 
@@ -105,11 +107,14 @@ class Candidate:
     article_id: str
     title: str
     score: float
-    snippet: str = ""
+    snippet: str = ""  # the Markdown a customer reads first: a whole section, or its first blocks
     url: str = ""
+    more: str = ""  # the rest of that section, behind "Show more"
+    section: int = 0  # which section of the article (knowledge_base/sections.py)
 
 
 @dataclass(frozen=True)
 class SearchResult:
     candidates: list[Candidate]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    calibration: Calibration | None = None  # the knowledge base's own thresholds (calibration.py)

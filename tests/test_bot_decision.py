@@ -45,20 +45,45 @@ def test_two_close_articles_make_a_clarify_and_picking_one_answers_it(kb: Knowle
     assert by_id.article is not None and by_id.article.article_id == "gift-card-buy"
 
 
-def test_unknown_topics_escalate_out_of_scope(kb: KnowledgeBase) -> None:
+def test_unknown_topics_get_an_honest_no_answer_and_a_second_one_hands_over(kb: KnowledgeBase) -> None:
     d = respond("quantum chromodynamics lecture notes", ConversationContext(), kb, CONFIG)
-    assert d.action == "escalate" and d.reason == "out_of_scope"
+    assert d.action == "no_answer" and d.reason == "out_of_scope" and "person" in d.text
+    again = respond("quantum chromodynamics lecture notes", ConversationContext(consecutive_failures=1), kb, CONFIG)
+    assert again.action == "escalate" and again.reason == "repeated_failure"
+    at_once = BotConfig(answer_threshold=0.5, out_of_scope_threshold=0.2, unanswered="escalate")
+    assert respond("quantum chromodynamics lecture notes", ConversationContext(), kb, at_once).reason == "out_of_scope"
 
 
-def test_middling_scores_escalate_with_low_confidence() -> None:
+def test_middling_scores_offer_the_close_articles_instead_of_a_silent_queue() -> None:
     from knowledge_base.models import Candidate, SearchResult
 
     class Fixed:
         def search(self, text: str, k: int = 5) -> SearchResult:
-            return SearchResult([Candidate("a", "A", 0.35), Candidate("b", "B", 0.1)])
+            return SearchResult([Candidate("a", "A", 0.35), Candidate("b", "B", 0.25), Candidate("c", "C", 0.1)])
 
     d = respond("something vague", ConversationContext(), Fixed(), CONFIG)
-    assert d.action == "escalate" and d.reason == "low_confidence" and d.confidence == pytest.approx(0.35)
+    assert d.action == "clarify" and d.reason == "low_confidence" and d.confidence == pytest.approx(0.35)
+    assert [c.article_id for c in d.suggestions] == ["a", "b"]  # "c" is below the offer threshold
+
+
+def test_the_knowledge_bases_own_calibration_decides_when_no_threshold_is_set() -> None:
+    from knowledge_base.calibration import calibrate
+    from knowledge_base.models import Candidate, SearchResult
+
+    class Calibrated:
+        def __init__(self, score: float) -> None:
+            self.score = score
+
+        def search(self, text: str, k: int = 5) -> SearchResult:
+            cal = calibrate(__import__("numpy").linspace(0.0, 0.5, 101), generation=1)  # answer 0.49, offer 0.4
+            return SearchResult([Candidate("a", "A", self.score)], calibration=cal)
+
+    auto = BotConfig()
+    assert respond("q", ConversationContext(), Calibrated(0.6), auto).action == "answer"
+    assert respond("q", ConversationContext(), Calibrated(0.45), auto).action == "clarify"
+    assert respond("q", ConversationContext(), Calibrated(0.3), auto).action == "no_answer"
+    # a configured threshold overrides the calibration
+    assert respond("q", ConversationContext(), Calibrated(0.45), BotConfig(answer_threshold=0.44)).action == "answer"
 
 
 @pytest.mark.parametrize("text,reason", [("talk to a human", "customer_request"), ("THIS IS USELESS I WANT HELP", "frustration")])

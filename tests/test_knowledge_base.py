@@ -6,19 +6,37 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge_base.chunking import article_entries, chunk_body, plain_text
+from knowledge_base.chunking import article_entries, plain_text, sections_of
+from knowledge_base.sections import shown_part, split_sections
 from knowledge_base.formats.markdown import export_markdown_folder, load_markdown_folder
 from knowledge_base.index import VectorIndex
 
 DEMO = Path(__file__).resolve().parents[1] / "knowledge_base" / "demo"
 
 
-def test_long_articles_are_chunked_and_short_ones_are_not() -> None:
-    assert chunk_body("One short paragraph.", 50) == ["One short paragraph."]
-    body = "\n\n".join(f"Paragraph {i} " + "word " * 40 for i in range(6))
-    chunks = chunk_body(body, 100)
-    assert len(chunks) == 3 and all(len(c.split()) <= 100 for c in chunks)
+def test_articles_are_split_at_headings_and_matched_by_sentence() -> None:
+    assert sections_of("One short paragraph.") == ["One short paragraph."]
+    body = "Intro line.\n\n## Mainland UK\n\nStandard delivery is 3-5 days. Express is next day.\n\n## Northern Ireland\n\nAllow 5-7 days."
+    assert [s.split("\n")[0] for s in sections_of(body)] == ["Intro line.", "## Mainland UK", "## Northern Ireland"]
+    entries = article_entries("a", "Delivery", body, [])
+    bodies = [(e.position, e.text) for e in entries if e.kind == "chunk"]
+    assert bodies == [(0, "Intro line."), (1, "Mainland UK: Standard delivery is 3-5 days."),
+                      (1, "Mainland UK: Express is next day."), (2, "Northern Ireland: Allow 5-7 days.")]
     assert plain_text("## Title\n\nSee [the page](http://x) **now**") == "Title\n\nSee the page now"
+
+
+def test_plain_text_pages_keep_their_headings_as_sections() -> None:
+    body = "What is a driving school instructor?\nA person certified to teach.\n\nRequirements\nYou must be 21. You need a licence."
+    assert [s.heading for s in split_sections(body)] == ["What is a driving school instructor?", "Requirements"]
+
+
+def test_a_long_section_is_cut_at_a_block_never_ending_on_a_heading_or_inside_a_list() -> None:
+    section = "## Promo codes\n\n" + ("Codes are case sensitive. " * 33) + "\n\n### Check these first\n\n- one\n- two\n- three"
+    shown = shown_part(section, 900)
+    assert not shown.text.rstrip().endswith("Check these first") and shown.more.startswith("### Check these first")
+    assert "- one\n- two\n- three" in shown.more
+    table = "| a | b |\n|---|---|\n" + "| 1 | 2 |\n" * 200
+    assert shown_part("Intro.\n\n" + table, 300).text == "Intro."
 
 
 def test_entries_cover_title_questions_and_chunks() -> None:
@@ -77,21 +95,21 @@ def _unit(*rows: list[float]) -> np.ndarray:
 
 def test_top_k_aggregation_prefers_an_article_whose_questions_agree() -> None:
     index = VectorIndex(3)
-    # "lucky" has one entry very near the query and nothing else; "steady" has three fairly near ones
+    # "lucky" has one question very near the query and nothing else; "steady" has three fairly near entries
     index.replace_article("lucky", article_entries("lucky", "L", "", ["a", "b"]),
-                          _unit([1, 0.1, 0], [0, 0, 1], [0, 1, 0]))
+                          _unit([0, 0, 1], [1, 0.1, 0], [0, 1, 0]))
     index.replace_article("steady", article_entries("steady", "S", "", ["a", "b"]),
                           _unit([1, 0.5, 0], [1, 0.55, 0], [1, 0.6, 0]))
     query = np.array([1, 0, 0], dtype=np.float32)
     assert index.search_articles(query, aggregate_k=1)[0].article_id == "lucky"
     top3 = index.search_articles(query, aggregate_k=3)
     assert top3[0].article_id == "steady"
-    assert abs(top3[1].score - (0.995 + 0 + 0) / 3) < 0.01  # lucky's mean of its best 3 cosines
+    assert abs(top3[1].score - (0.995 + 0) / 2) < 0.01  # lucky's mean over its (two) questions
 
 
 def test_top_k_score_survives_save_and_load_and_keeps_the_best_chunk(tmp_path: Path) -> None:
     index = VectorIndex(3)
-    entries = article_entries("a", "T", "First part.\n\nSecond part.", ["q"], max_words=2)
+    entries = article_entries("a", "T", "## One\n\nFirst part.\n\n## Two\n\nSecond part.", ["q"])
     assert [e.kind for e in entries] == ["title", "question", "chunk", "chunk"]
     index.replace_article("a", entries, _unit([0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0.2, 0]))
     query = np.array([1, 0, 0], dtype=np.float32)

@@ -23,7 +23,7 @@ async def readyz(services: ServicesDep) -> Response:
     except Exception:
         checks["database"] = False
     checks["broker"] = await services.broker.ping()
-    checks["index"] = services.knowledge.loaded
+    checks["index"] = services.knowledge.ready  # loaded, classifier and calibration current
     ok = all(checks.values())
     return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks,
                          "articles": len(services.knowledge.kb.articles)}, status_code=200 if ok else 503)

@@ -60,12 +60,24 @@ async def test_greeting_gets_small_talk_without_article_or_escalation(live_serve
     await client.close()
 
 
-async def test_uncovered_question_is_queued_with_reason_and_position(live_server: LiveServer) -> None:
+async def test_uncovered_question_is_told_plainly_then_a_second_one_is_queued(live_server: LiveServer) -> None:
     client, _ = await customer(live_server)
     reply = await ask(client, "what is the boiling point of tungsten on mars")
-    assert reply["type"] == "handoff" and reply["status"] == "queued"
-    assert reply["reason"] in ("out_of_scope", "low_confidence")
-    assert isinstance(reply["position"], int) and reply["position"] >= 1
+    assert reply["type"] == "message" and reply["sender"] == "bot" and reply["action"] == "no_answer", reply
+    assert "person" in reply["text"] and reply["article"] is None
+    again = await ask(client, "which football team won the 1966 world cup")
+    assert again["type"] == "handoff" and again["status"] == "queued", again
+    assert again["reason"] == "repeated_failure"
+    assert isinstance(again["position"], int) and again["position"] >= 1
+    await client.close()
+
+
+async def test_a_covered_question_after_an_unanswered_one_is_answered(live_server: LiveServer) -> None:
+    client, _ = await customer(live_server)
+    first = await ask(client, "what is the boiling point of tungsten on mars")
+    assert first["action"] == "no_answer"
+    reply = await ask(client, "how do I reset my password")
+    assert reply["action"] == "answer" and reply["article"]["id"] == "reset-password", reply
     await client.close()
 
 
