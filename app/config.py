@@ -57,22 +57,23 @@ class Settings(BaseSettings):
                                          "written whole and keyed by the model's files.")
     chunk_words: int = Field(default=120, ge=20, le=2000, description="Words per article chunk.")
 
-    # --- bot decision thresholds. From the CLINC150 validation sweep in
-    # bench/results/clinc150-onnx-int8-20261125T172405.json (the default onnx-int8 backend) at
-    # classifier_c=10, aggregate_k=3: answer threshold 0.4575 escalates 3 % of in-scope val questions.
-    # The sweep's own best (C=100, k=5) is within 0.1 point on val; k=3 is kept because a large k
-    # averages nearly every entry of an article with a handful of questions (-4.6 points on
-    # BANKING77 10-shot without the classifier, and the demo answered off-topic questions), and the
-    # stronger penalty suits knowledge bases with few questions per article. The clarify margin is a
-    # product choice, not the benchmark's: the val objective (accuracy + OOS recall) never rewards
-    # offering options, so it always picks 0.
-    answer_threshold: float = Field(default=0.4575, ge=0, le=1, description="Top score needed to answer.")
+    # --- bot decisions. The thresholds are the knowledge base's own (knowledge_base/calibration.py):
+    # read off the scores it gives a bundled set of off-topic messages, recomputed at every change,
+    # so a help centre imported five minutes ago decides well untuned. A value set here overrides
+    # the calibration (the thresholds chosen on CLINC150, 0.4575 / 0.42, fit that dataset only).
+    answer_threshold: float | None = Field(default=None, ge=0, le=2, description="Top score needed to answer at "
+                                           "once; empty = the knowledge base's calibration (GET /api/bot/calibration).")
     clarify_margin: float = Field(
         default=0.06, ge=0, le=1, description="Candidates within this of the top make a clarify."
     )
-    out_of_scope_threshold: float = Field(
-        default=0.42, ge=0, le=1, description="Below this top score the question is out of scope."
-    )
+    out_of_scope_threshold: float | None = Field(
+        default=None, ge=0, le=2, description="Below this top score no article is offered (the bot says it has "
+        "none and offers a person); empty = the knowledge base's calibration.")
+    unanswered: Literal["offer", "escalate"] = Field(
+        default="offer", description="A question no article covers: offer (say so and offer a person; "
+        "MAX_FAILURES such turns in a row hand over) or escalate (hand over at once).")
+    lexical_weight: float = Field(default=0.3, ge=0, le=2, description="Weight of the BM25 match (relative to the "
+                                  "best article's) added to the dense score; 0 = dense only. Chosen on doc2dial val.")
     max_failures: int = Field(default=2, ge=1, le=10, description="Unhelpful answers before escalating.")
     aggregate_k: int = Field(
         default=3, ge=1, le=100, description="An article's score is the mean of its best k entry cosines "
@@ -115,8 +116,11 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = Field(default="127.0.0.1", description="Comma-separated proxy addresses (or `*`) whose "
                                      "X-Forwarded-For is trusted as the client address, for the per-IP limits. Set it to "
                                      "your load balancer's address; anything else could claim any IP.")
-    require_widget_key: bool = Field(default=False, description="Refuse /ws/chat handshakes without a widget `key`, so every "
-                                     "customer socket is origin-checked (the demo leaves this off).")
+    require_widget_key: bool = Field(default=True, description="Refuse /ws/chat handshakes without a widget `key`, so every "
+                                     "customer socket is origin-checked; false allows keyless sockets (demo mode only).")
+    demo_mode: bool = Field(default=False, description="Allow the demo's shortcuts: demo passwords, sites allowing every "
+                            "origin (`*`), keyless customer sockets. Off, the server refuses to start while any is "
+                            "present. `make serve` and `parley serve --demo` turn it on.")
     idle_timeout_seconds: int = Field(default=1800, ge=0, description="A customer socket that sends no frame for this long is "
                                       "closed with 1000 `idle timeout` (0 = never).")
 
@@ -189,7 +193,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> "Settings":
-        if self.out_of_scope_threshold > self.answer_threshold:
+        if (self.out_of_scope_threshold is not None and self.answer_threshold is not None
+                and self.out_of_scope_threshold > self.answer_threshold):
             raise ValueError("out_of_scope_threshold must not exceed answer_threshold")
         return self
 

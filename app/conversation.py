@@ -27,6 +27,8 @@ from bot.replies import say
 from handoff.audience import customer_may_see
 from handoff.queue import estimated_wait_seconds
 from handoff.state import Action, Owner
+from knowledge_base.models import Candidate
+from knowledge_base.render import render_markdown
 
 log = logging.getLogger("parley.conversation")
 AGENTS_CHANNEL = "agents"
@@ -39,6 +41,16 @@ def conversation_channel(conversation_id: str) -> str:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def answer_markup(article: Candidate) -> dict[str, str]:
+    """The shown part of an answer as sanitised HTML, and the rest of its section behind "Show
+    more", both from the one renderer the editor's preview uses (knowledge_base/render.py)."""
+    out = {"html": render_markdown(article.snippet)}
+    if article.more:
+        out["more"] = article.more
+        out["more_html"] = render_markdown(article.more)
+    return out
 
 
 def event_to_wire(event: Event) -> dict[str, Any]:
@@ -69,6 +81,7 @@ class Desk:
         self.bot_config = BotConfig(
             answer_threshold=settings.answer_threshold, clarify_margin=settings.clarify_margin,
             out_of_scope_threshold=settings.out_of_scope_threshold, max_failures=settings.max_failures,
+            unanswered=settings.unanswered,
         )
         self.rasa: Any = None
         if settings.bot_backend == "rasa":
@@ -148,9 +161,30 @@ class Desk:
                         conversation_id, "handoff", "system", say("handed_back", conv.lang),
                         data={"status": "bot", "reason": "reopened"})
                     await self.publish(notice)
+            if conv.status == Owner.QUEUED.value and self.rasa is None:
+                return [event, *await self._queued_suggestion(conv, text)]
             if conv.status != Owner.BOT.value:
-                return [event]  # a human owns (or will own) the chat: the bot stays silent
+                return [event]  # a human owns the chat: the bot stays silent
             return [event, *await self._bot_turn(conv, text, article_id)]
+
+    async def _queued_suggestion(self, conv: Conversation, text: str) -> list[Event]:
+        """While the chat waits for a person, a confident article match is offered as a suggestion
+        (the chat stays in the queue); the decision is kept with the message for content gaps."""
+        decision = await asyncio.to_thread(respond, text, ConversationContext(lang=conv.lang), self.kb,
+                                           self.bot_config)
+        if decision.action != "answer" or decision.article is None:
+            return []
+        article = decision.article
+        data: dict[str, Any] = {
+            "action": "queued_suggestion", "confidence": round(decision.confidence, 4),
+            "decision": decision.record(), "suggestions": [],
+            "article": {"id": article.article_id, "title": article.title, "url": self._article_url(article.url)},
+            **answer_markup(article)}
+        text = say("queued_suggestion", conv.lang) + "\n\n" + article.snippet
+        data["html"] = render_markdown(text)
+        event, _ = await self.store.append_event(conv.id, "message", "bot", text, data=data)
+        await self.publish(event)
+        return [event]
 
     async def _bot_turn(self, conv: Conversation, text: str, article_id: str | None) -> list[Event]:
         state = conv.bot_state
@@ -167,14 +201,20 @@ class Desk:
             return [transition.event]
         data: dict[str, Any] = {"action": decision.action, "confidence": round(decision.confidence, 4),
                                 "decision": decision.record(), "suggestions": []}
-        new_state = dict(state, last_action=decision.action, suggestions=[])
+        failures = int(state.get("failures", 0))
+        new_state = dict(state, last_action=decision.action, suggestions=[],
+                         failures=failures + 1 if decision.action == "no_answer" else (
+                             0 if decision.action == "answer" else failures))
         article = decision.article
         if article is not None:
             data["article"] = {"id": article.article_id, "title": article.title, "url": self._article_url(article.url)}
+            data.update(answer_markup(article))
             new_state["last_article_id"] = article.article_id
         if decision.action == "clarify":
             data["suggestions"] = [{"article_id": c.article_id, "title": c.title} for c in decision.suggestions]
             new_state["suggestions"] = data["suggestions"]
+        if decision.action in ("clarify", "no_answer"):
+            data["offer_person"] = True  # the widget shows "None of these, talk to a person"
 
         def with_offer(seq: int) -> dict[str, Any]:  # the last ten articles offered, for feedback on them by seq
             assert article is not None

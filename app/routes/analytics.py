@@ -73,8 +73,17 @@ def gap_items(activity: Activity, now: datetime, abandon_after: timedelta) -> li
     items: list[GapItem] = []
     for conv in activity.conversations:
         events = activity.events.get(conv.id, [])
+        queued = False  # every customer message while the chat waits for a person is a gap too
         for e in events:
-            if e.kind == "handoff" and e.data.get("status") == "queued" and e.data.get("reason") in GAP_REASONS:
+            if e.kind == "handoff" and e.data.get("status"):
+                queued = e.data["status"] == "queued"
+            if queued and e.sender == "customer" and e.kind == "message" and e.text.strip():
+                items.append(GapItem("while_queued", e.text, conv.id, e.created_at, _agent_reply_after(events, e.seq)))
+            elif e.sender == "bot" and e.data.get("action") == "no_answer":
+                q = _customer_text_before(events, e.seq)
+                if q:
+                    items.append(GapItem("not_covered", q, conv.id, e.created_at, _agent_reply_after(events, e.seq)))
+            elif e.kind == "handoff" and e.data.get("status") == "queued" and e.data.get("reason") in GAP_REASONS:
                 q = _customer_text_before(events, e.seq)
                 if q:
                     items.append(GapItem(e.data["reason"], q, conv.id, e.created_at, _agent_reply_after(events, e.seq)))

@@ -6,18 +6,14 @@ import html
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
-from markdown_it import MarkdownIt
 
 from app.deps import StoreDep
 from app.validation import Line
 
+from knowledge_base.render import render_markdown
+
 router = APIRouter(tags=["articles"])
-# html=False: raw HTML in an article is shown as text; markdown-it refuses javascript:/vbscript: links.
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-
-
-def render_markdown(body: str) -> str:
-    return _markdown.render(body)
+__all__ = ["render_markdown", "router"]
 
 
 @router.get("/kb/{article_id}", response_class=HTMLResponse, responses={404: {}})

@@ -3,7 +3,7 @@
 (() => {
   const { esc, api, toast, when, svg } = Parley;
   const $ = (s, el = document) => el.querySelector(s);
-  const REASONS = { low_confidence: "low confidence", out_of_scope: "out of scope", not_helpful: "not helpful", abandoned_clarify: "abandoned clarify" };
+  const REASONS = { low_confidence: "low confidence", out_of_scope: "out of scope", not_helpful: "not helpful", abandoned_clarify: "abandoned clarify", not_covered: "no article", while_queued: "asked while queued" };
   let articles = [];
 
   function spark(values) {
