@@ -444,3 +444,33 @@ def test_the_cdn_loaded_api_docs_are_off_unless_asked_for(env: dict, served: boo
     paths = {getattr(route, "path", None) for route in app.routes}
     assert ("/docs" in paths) is served and ("/redoc" in paths) is served
     assert "/openapi.json" in paths
+
+
+# ----------------------------------------------------------------------------- #1 across processes
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_a_revocation_on_one_process_closes_the_agent_socket_on_the_other(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Two servers on one PostgreSQL and one Redis; the re-check interval is long, so only the
+    broker's `sessions_changed` can close the socket in time."""
+    from tests.conftest import REDIS_URL
+    from tests.contract.conftest import drop_postgres, fresh_postgres_url
+    from tests.harness import run_cli, server_env
+
+    url, name = await fresh_postgres_url()
+    env = {"PARLEY_DATABASE_URL": url, "PARLEY_REDIS_URL": REDIS_URL, "PARLEY_REDIS_PREFIX": f"t-{uuid.uuid4().hex[:8]}:",
+           "PARLEY_SESSION_RECHECK_SECONDS": "300", "PARLEY_DEMO_MODE": "true", "PARLEY_REQUIRE_WIDGET_KEY": "false"}
+    seeded = run_cli(["demo"], server_env(tmp_path_factory.mktemp("pg-seed"), **env))
+    assert seeded.returncode == 0, seeded.stderr[-2000:]
+    a = LiveServer(tmp_path_factory.mktemp("proc-a"), **env)
+    b = LiveServer(tmp_path_factory.mktemp("proc-b"), **env)
+    try:
+        await asyncio.gather(asyncio.to_thread(a.start), asyncio.to_thread(b.start))
+        user_id, email = new_agent(b)
+        agent = await agent_socket(a, token_of(a, email))
+        admin_patch(b, user_id, active=False)
+        assert await closed_with(agent, timeout=5) == (1008, "session ended")
+    finally:
+        a.stop()
+        b.stop()
+        await drop_postgres(name)

@@ -99,7 +99,8 @@ class AgentSession:
         while True:
             channel, message = await self.sub.get()
             kind = message.get("type")
-            await self.check_session(now=kind == "sessions_changed")
+            # at once when told, or after a broker outage (a `sessions_changed` may have been lost)
+            await self.check_session(now=kind in ("sessions_changed", "resync"))
             if kind == "event":
                 await self.deliver(event_from_wire(message["event"]))
             elif kind == "case":
