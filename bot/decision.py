@@ -13,6 +13,7 @@ from typing import Protocol
 
 from bot import intents
 from bot.replies import say
+from bot.smalltalk import smalltalk_by_meaning
 from knowledge_base.calibration import Calibration
 from knowledge_base.models import Candidate, SearchResult
 
@@ -157,6 +158,11 @@ def respond(
 
     action, reason, chosen_list = choose(candidates, config, result.calibration)
     confidence = candidates[0].score if candidates else 0.0
+    if action != "answer":  # no article answers confidently: is it small talk, by meaning?
+        kind = smalltalk_by_meaning(text, result.vector, getattr(kb, "embedder", None))
+        if kind:
+            timings["policy"] = _ms(policy_started)
+            return Decision("smalltalk", say(kind, lang), confidence, candidates=tuple(candidates), timings_ms=timings)
     timings["policy"] = _ms(policy_started)
     if action == "no_answer" and context.consecutive_failures + 1 >= config.max_failures:
         action, reason = "escalate", "repeated_failure"  # twice in a row: a person takes over

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from knowledge_base.calibration import Calibration
 
@@ -118,3 +119,4 @@ class SearchResult:
     candidates: list[Candidate]
     timings_ms: dict[str, float] = field(default_factory=dict)
     calibration: Calibration | None = None  # the knowledge base's own thresholds (calibration.py)
+    vector: Any = None  # the query's embedding (for the bot's small-talk detector)

@@ -179,7 +179,7 @@ class KnowledgeBase:
             if cand is not None:
                 candidates.append(cand)
         return SearchResult(candidates, {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000},
-                            calibration=self.calibration)
+                            calibration=self.calibration, vector=vector)
 
     # ----------------------------------------------------------------- calibration
     @property

@@ -75,7 +75,8 @@ def test_the_knowledge_bases_own_calibration_decides_when_no_threshold_is_set() 
             self.score = score
 
         def search(self, text: str, k: int = 5) -> SearchResult:
-            cal = calibrate(__import__("numpy").linspace(0.0, 0.5, 101), generation=1)  # answer 0.49, offer 0.4
+            cal = calibrate(__import__("numpy").linspace(0.0, 0.5, 101), generation=1, answer_quantile=0.98,
+                            offer_quantile=0.8)  # answer 0.49, offer 0.4
             return SearchResult([Candidate("a", "A", self.score)], calibration=cal)
 
     auto = BotConfig()
@@ -118,3 +119,15 @@ def test_a_candidate_the_classifier_overruled_is_offered_only_within_the_margin(
     # with no margin (the benchmark's setting) the pick is answered
     assert choose([cand("a", 0.70), cand("b", 0.74)], BotConfig(answer_threshold=0.5, clarify_margin=0.0,
                                                                  out_of_scope_threshold=0.4))[0] == "answer"
+
+
+def test_small_talk_is_recognised_by_meaning_and_never_takes_a_covered_question(kb: KnowledgeBase) -> None:
+    from bot.smalltalk import EXEMPLARS
+
+    # the fake embedder matches words, so an exemplar's own wording is what it recognises here;
+    # tests/e2e/test_core_loop.py checks paraphrases with the real model
+    d = respond(EXEMPLARS["bot_question"][0], ConversationContext(), kb, CONFIG)
+    assert d.action == "smalltalk" and "virtual assistant" in d.text
+    assert respond("sorry, wrong window", ConversationContext(), kb, CONFIG).action == "smalltalk"
+    covered = respond("how do I reset my password", ConversationContext(), kb, CONFIG)
+    assert covered.action == "answer"

@@ -60,6 +60,14 @@ async def test_greeting_gets_small_talk_without_article_or_escalation(live_serve
     await client.close()
 
 
+@pytest.mark.parametrize("text", ["nice one", "am i talking to a robot lol", "sorry, wrong window", "👍"])
+async def test_small_talk_by_meaning_is_answered_not_escalated(live_server: LiveServer, text: str) -> None:
+    client, _ = await customer(live_server)
+    reply = await ask(client, text)
+    assert reply["type"] == "message" and reply["action"] == "smalltalk" and reply["article"] is None, reply
+    await client.close()
+
+
 async def test_uncovered_question_is_told_plainly_then_a_second_one_is_queued(live_server: LiveServer) -> None:
     client, _ = await customer(live_server)
     reply = await ask(client, "what is the boiling point of tungsten on mars")
