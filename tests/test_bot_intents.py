@@ -74,3 +74,10 @@ def test_calm_messages_are_not_frustration(text: str) -> None:
                                   "wrong answer", "ça ne m'a pas aidé"])
 def test_not_helpful_is_recognised(text: str) -> None:
     assert is_not_helpful(text)
+
+
+@pytest.mark.parametrize("text", ["HOW DO I RESET MY PASSWORD", "where is my order???", "WHAT ARE YOUR OPENING HOURS?",
+                                  "mijn saldo staat op nul", "is shipping free over 60 pounds??"])
+def test_capitals_question_marks_and_the_dutch_zero_are_not_anger(text: str) -> None:
+    assert not is_frustrated(text)
+
