@@ -125,3 +125,43 @@ async def test_a_nul_byte_in_any_text_field_is_a_422_not_a_500(any_server: LiveS
     assert (await client.wait_for(lambda f: f["type"] in ("error", "identify")))["code"] == "invalid_frame"
     await client.close()
     assert "Traceback" not in any_server.log_path.read_text(errors="replace")
+
+
+# ----------------------------------------------------------------------------- #6 import bombs
+BOMB = "---\ntitle: Bomb\n" + "a0: &a0 [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
+    f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 7)) + "---\nbody\n"
+
+
+def _import(server: LiveServer, token: str, filename: str, data: bytes, fmt: str = "markdown") -> httpx.Response:
+    return httpx.post(f"{server.base_url}/api/articles/import", params={"format": fmt, "filename": filename},
+                      content=data, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
+def test_a_yaml_alias_bomb_in_front_matter_is_refused_quickly(live_server: LiveServer, editor_token: str) -> None:
+    assert len(BOMB) < 600  # a few hundred bytes that expand to 10^7 list items
+    r = _import(live_server, editor_token, "bomb.md", BOMB.encode())
+    assert r.status_code == 200 and r.elapsed.total_seconds() < 2, r.elapsed
+    report = r.json()
+    assert report["created"] == [] and report["rejected"] is True
+    assert "aliases" in report["skipped"][0] and len(r.content) < 2000
+
+
+def test_a_zip_bomb_and_oversized_fields_are_refused_like_the_api(live_server: LiveServer, editor_token: str) -> None:
+    huge = "---\ntitle: Huge\ncategory: " + "c" * (300 * 1024 * 1024 // 2) + "\n---\nbody\n"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("huge.md", huge)
+    del huge
+    assert len(buf.getvalue()) < 1024 * 1024
+    r = _import(live_server, editor_token, "kb.zip", buf.getvalue())
+    assert r.status_code == 200 and r.json()["created"] == [] and r.json()["rejected"] is True
+    assert "expands" in r.json()["skipped"][0]
+    # no bomb, but a category the API would refuse (it allows 120 characters): skipped with the reason
+    long_category = f"---\nid: long-category\ntitle: Long category\ncategory: {'c' * 5000}\n---\nbody\n"
+    r = _import(live_server, editor_token, "long.md", long_category.encode())
+    assert r.json()["created"] == [] and "category is longer than 120" in r.json()["skipped"][0]
+    with_nul = "---\nid: nul-title\ntitle: \"a\\0b\"\n---\nbody\n"
+    r = _import(live_server, editor_token, "nul.md", with_nul.encode())
+    assert r.json()["created"] == [] and "U+0000" in r.json()["skipped"][0]
+    articles = httpx.get(f"{live_server.base_url}/api/articles", headers={"Authorization": f"Bearer {editor_token}"}).json()
+    assert not {"huge", "long-category", "nul-title"} & {a["id"] for a in articles}

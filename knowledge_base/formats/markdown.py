@@ -10,6 +10,27 @@ import yaml
 from knowledge_base.models import ArticleDraft, ImportProblem, ImportResult, slugify
 
 
+MAX_FRONT_MATTER_CHARS = 64 * 1024  # far more than any article's fields; YAML past it is refused unread
+
+
+class NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses YAML aliases (`*name`): front matter never needs them, and a few hundred
+    bytes of nested aliases expand to gigabytes (the "billion laughs" bomb)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(None, None, "aliases (*name) are not allowed in front matter", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def load_front_matter(text: str) -> Any:
+    """Parse front matter YAML safely: no aliases, bounded size."""
+    if len(text) > MAX_FRONT_MATTER_CHARS:
+        raise ValueError(f"front matter is longer than {MAX_FRONT_MATTER_CHARS} characters")
+    return yaml.load(text, Loader=NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
 def _as_str_list(value: Any, field: str) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -30,10 +51,12 @@ def parse_markdown_article(text: str, source: str, default_id: str) -> ArticleDr
     except StopIteration:
         raise ImportProblemError(ImportProblem(source, 1, "front matter is not closed with '---'")) from None
     try:
-        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+        meta = load_front_matter("\n".join(lines[1:end])) or {}
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 2 if exc.problem_mark else 1
         raise ImportProblemError(ImportProblem(source, line, f"invalid YAML: {exc.problem}")) from None
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raise ImportProblemError(ImportProblem(source, 2, f"invalid YAML: {exc}")) from None
     if not isinstance(meta, dict):
         raise ImportProblemError(ImportProblem(source, 2, "front matter must be a mapping of fields"))
     title = meta.get("title")

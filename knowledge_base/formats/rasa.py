@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from knowledge_base.formats.markdown import NoAliasLoader
 from knowledge_base.models import ArticleDraft, ImportProblem, ImportResult, slugify
 
 # Files in a Rasa project root that never hold NLU data or responses.
@@ -171,7 +172,7 @@ def _read_file(file: Path, name: str, data: _ProjectData, problems: list[ImportP
         problems.append(ImportProblem(name, None, f"cannot read: {exc.strerror or exc}"))
         return
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=NoAliasLoader)  # aliases refused: no alias bombs
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
