@@ -247,6 +247,9 @@ def event_frame(event: Event) -> dict[str, Any]:
         "created_at": event.created_at.isoformat(), "agent": data.get("agent"), "action": data.get("action"),
         "kind": event.kind,
     }
+    for key in ("html", "more_html", "offer_person"):  # a bot answer's rendered section (knowledge_base/render.py)
+        if data.get(key):
+            frame[key] = data[key]
     return frame
 
 

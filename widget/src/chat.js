@@ -1,6 +1,7 @@
 /*! Parley chat frame | Apache-2.0
  * Speaks the /ws/chat protocol (docs/protocol.md). Message text is only ever set with
- * textContent / text nodes, never parsed as HTML.
+ * textContent / text nodes; a bot answer's server-rendered HTML is parsed inertly and rebuilt
+ * from an allowlist of elements (rich() below), never assigned as innerHTML.
  */
 (function () {
   'use strict';
@@ -149,6 +150,49 @@
     }
     node.appendChild(D.createTextNode(text.slice(last)));
   }
+  // A bot answer's HTML (rendered and sanitised by the server's one Markdown renderer) is not
+  // trusted either: it is parsed inertly and only allowlisted elements are rebuilt, with no
+  // attributes but a checked link href and a cell's alignment; anything else becomes its text.
+  var TAGS = /^(P|BR|HR|STRONG|EM|B|I|CODE|PRE|BLOCKQUOTE|UL|OL|LI|H[1-6]|TABLE|THEAD|TBODY|TR|TH|TD|A)$/;
+  function linkHref(u) {
+    try {
+      var x = new URL(String(u), BASE + '/');
+      return /^(https?|mailto):$/.test(x.protocol) ? x.href : null;
+    } catch (e) { return null; }
+  }
+  function copyRich(from, to) {
+    [].forEach.call(from.childNodes, function (n) {
+      if (n.nodeType === 3) return to.appendChild(D.createTextNode(n.nodeValue));
+      if (n.nodeType !== 1) return;
+      var tag = n.tagName, e, href;
+      if (!TAGS.test(tag)) return to.appendChild(D.createTextNode(tag === 'IMG' ? n.alt || '' : n.textContent));
+      if (tag === 'A') {
+        href = linkHref(n.getAttribute('href') || '');
+        if (!href) return copyRich(n, to);
+      }
+      e = D.createElement(tag);
+      if (href) { e.href = href; e.target = '_blank'; e.rel = 'noopener noreferrer nofollow'; }
+      if (tag === 'TD' || tag === 'TH') {
+        // markdown-it writes style="text-align:right"; only that one declaration is kept (through
+        // the CSSOM, which the CSP allows; a style attribute would be refused).
+        var al = /^\s*(left|right|center)\s*$/i.exec(n.getAttribute('align') || '') ||
+          /(?:^|;)\s*text-align\s*:\s*(left|right|center)\s*(?:;|$)/i.exec(n.getAttribute('style') || '');
+        if (al) e.style.textAlign = al[1].toLowerCase();
+      }
+      copyRich(n, e);
+      if (tag === 'TABLE') {  // a wide table scrolls sideways inside the bubble
+        var w = el('div', 'tw');
+        w.appendChild(e);
+        e = w;
+      }
+      to.appendChild(e);
+    });
+  }
+  function rich(html) {
+    var box = el('div', 'md');
+    copyRich(new DOMParser().parseFromString(String(html), 'text/html').body, box);
+    return box;
+  }
   function clock(iso) {
     var d = new Date(iso);
     return isNaN(d) ? '' : d.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
@@ -207,7 +251,7 @@
     box.setAttribute('role', 'group');
     box.setAttribute('aria-label', t('suggestions'));
     var used = answeredAfter(ev.seq || 0);
-    ev.suggestions.forEach(function (s) {
+    (ev.suggestions || []).forEach(function (s) {
       if (!s || !s.title) return;
       var b = el('button', 'chip', s.title);
       b.type = 'button';
@@ -217,6 +261,17 @@
       });
       box.appendChild(b);
     });
+    if (ev.offer_person) {
+      // The bot has no sure answer: a person, asked for the same way as the header's button.
+      var p = el('button', 'chip person', t(ev.action === 'clarify' ? 'none_person' : 'human'));
+      p.type = 'button';
+      p.disabled = used || humanAsked || (S.status !== 'bot' && S.status !== 'resolved');
+      p.addEventListener('click', function () {
+        p.classList.add('chosen');
+        askHuman();
+      });
+      box.appendChild(p);
+    }
     return box;
   }
 
@@ -294,10 +349,23 @@
     b.appendChild(el('span', 'sr', me ? t('you_said') : t('said', { name: name })));
     var art = who === 'bot' && ev.article ? articleLink(ev.article) : null;
     if (art) { b.appendChild(art); b.classList.add('has-art'); }
-    var tx = el('div', 'txt');
-    linkify(tx, ev.text);
+    var tx = ev.html ? rich(ev.html) : el('div', 'txt');
+    if (!ev.html) linkify(tx, ev.text);
     b.appendChild(tx);
-    if (!me && String(ev.text || '').length > 420) {
+    if (ev.more_html) {
+      // The rest of the answering section, shown on request.
+      var rest = rich(ev.more_html), open = el('button', 'more', t('more'));
+      rest.hidden = true;
+      open.type = 'button';
+      open.setAttribute('aria-expanded', 'false');
+      open.addEventListener('click', function () {
+        rest.hidden = !rest.hidden;
+        open.textContent = t(rest.hidden ? 'more' : 'less');
+        open.setAttribute('aria-expanded', String(!rest.hidden));
+      });
+      b.appendChild(rest);
+      b.appendChild(open);
+    } else if (!me && !ev.html && String(ev.text || '').length > 420) {
       // Long answers (whole article sections) start folded, like a snippet.
       tx.classList.add('clamp');
       var more = el('button', 'more', t('more'));
@@ -312,7 +380,7 @@
     }
     if (ev.created_at) b.title = new Date(ev.created_at).toLocaleString(lang);
     col.appendChild(b);
-    if (!me && ev.suggestions && ev.suggestions.length) col.appendChild(chips(ev));
+    if (!me && ((ev.suggestions && ev.suggestions.length) || ev.offer_person)) col.appendChild(chips(ev));
     if (who === 'bot' && ev.article && ev.seq && (!ev.action || ev.action === 'answer')) col.appendChild(feedback(ev));
     return row;
   }
@@ -767,7 +835,7 @@
   function slim(f) {
     var e = { type: f.type, seq: f.seq };
     ['sender', 'text', 'article', 'suggestions', 'client_msg_id', 'created_at', 'agent', 'action',
-      'status', 'reason', 'position', 'estimated_wait_seconds', 'availability', 'agents_online']
+      'html', 'more_html', 'offer_person', 'status', 'reason', 'position', 'estimated_wait_seconds', 'availability', 'agents_online']
       .forEach(function (k) { if (f[k] != null) e[k] = f[k]; });
     return e;
   }
@@ -936,12 +1004,14 @@
     sendBtn.disabled = !input.value.trim();
   }
   input.addEventListener('input', function () { sizeInput(); if (input.value) typing(); else stopTyping(); });
-  human.addEventListener('click', function () {
+  function askHuman() {
     humanAsked = true;
+    [].forEach.call(msgs.querySelectorAll('.chip.person'), function (b) { b.disabled = true; });
     chrome();
     botTyping(false);
     control({ type: 'request_human' });
-  });
+  }
+  human.addEventListener('click', askHuman);
   jump.addEventListener('click', function () { toBottom(); input.focus(); });
   log.addEventListener('scroll', function () { if (nearBottom()) jump.hidden = true; });
 
