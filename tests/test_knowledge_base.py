@@ -120,3 +120,20 @@ def test_top_k_score_survives_save_and_load_and_keeps_the_best_chunk(tmp_path: P
     assert loaded is not None
     after = loaded.search_articles(query, aggregate_k=2)[0]
     assert abs(after.score - before.score) < 1e-6 and after.best_chunk == before.best_chunk
+
+
+def test_a_knowledge_base_decides_as_later_only_once_its_calibration_is_current() -> None:
+    from knowledge_base.embedder import HashingEmbedder
+    from knowledge_base.service import KnowledgeBase, embed_article
+
+    embedder = HashingEmbedder()
+    kb = KnowledgeBase(embedder)
+    for aid, title, body in (("a", "Reset your password", "Use the forgot password link."),
+                             ("b", "Track your order", "Open My orders.")):
+        kb.put(aid, title, body, *embed_article(embedder, aid, title, body, (), 120))
+    assert not kb.decides_as_later()  # what /readyz reports: thresholds not yet read off this index
+    first = kb.calibrate()
+    assert kb.decides_as_later() and first.negatives == 250 and first.offer <= first.answer
+    kb.put("c", "Gift cards", "Buy one.", *embed_article(embedder, "c", "Gift cards", "Buy one.", (), 120))
+    assert not kb.decides_as_later() and kb.calibration is first  # the old thresholds stand meanwhile
+    assert kb.calibrate().generation == kb.index.generation and kb.decides_as_later()

@@ -79,6 +79,11 @@ def gap_items(activity: Activity, now: datetime, abandon_after: timedelta) -> li
                 queued = e.data["status"] == "queued"
             if queued and e.sender == "customer" and e.kind == "message" and e.text.strip():
                 items.append(GapItem("while_queued", e.text, conv.id, e.created_at, _agent_reply_after(events, e.seq)))
+            elif e.sender == "bot" and e.data.get("action") == "clarify" and (
+                    e.data.get("decision") or {}).get("reason") == "low_confidence":
+                q = _customer_text_before(events, e.seq)  # the bot was unsure: options, not an answer
+                if q:
+                    items.append(GapItem("low_confidence", q, conv.id, e.created_at, _agent_reply_after(events, e.seq)))
             elif e.sender == "bot" and e.data.get("action") == "no_answer":
                 q = _customer_text_before(events, e.seq)
                 if q:
