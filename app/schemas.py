@@ -57,7 +57,7 @@ class CandidateOut(BaseModel):
 
 
 class PreviewOut(BaseModel):
-    action: Literal["answer", "clarify", "smalltalk", "escalate"]
+    action: Literal["answer", "clarify", "no_answer", "smalltalk", "escalate"]
     article_id: str | None
     confidence: float
     reason: str | None
@@ -65,6 +65,8 @@ class PreviewOut(BaseModel):
     candidates: list[CandidateOut]
     suggestions: list[CandidateOut]
     timings_ms: dict[str, float]
+    html: str | None = None  # an answer as the widget shows it (knowledge_base/render.py)
+    more_html: str | None = None  # the rest of its section, behind "Show more"
 
 
 class EventOut(BaseModel):

@@ -165,7 +165,11 @@ async def test_try_it_and_the_preview_show_the_html_the_customer_gets(live_serve
     c = api(live_server, editor_token)
     tried = c.post("/api/articles/try", json={"text": text}).json()
     preview = c.post("/api/bot/preview", json={"text": text}).json()
-    for shown in (tried, preview):
+    stored = c.get("/api/articles/shipping-times-and-costs").json()  # as an unpublished draft: the same section
+    draft = {k: stored[k] for k in ("id", "title", "body", "questions")}
+    with_draft = c.post("/api/articles/try", json={"text": text, "draft": draft}).json()
+    assert with_draft["article_id"] == "shipping-times-and-costs"
+    for shown in (tried, preview, with_draft):
         assert shown["html"] == frame["html"] and shown.get("more_html") == frame.get("more_html")
     no_answer = c.post("/api/bot/preview", json={"text": "do you repair vintage motorbikes"}).json()
     assert no_answer["action"] == "no_answer" and no_answer["html"] is None

@@ -22,18 +22,20 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.conversation import answer_markup
 from app.deps import CurrentEditor, DeskDep, KnowledgeDep, StoreDep
 from app.routes.articles import render_markdown
 from app.schemas import ArticleOut, RowId
 from app.storage.records import Article, ArticleVersion
 from app.validation import Line, Text
 from bot import ConversationContext, respond
-from knowledge_base.chunking import article_entries
+from knowledge_base.chunking import article_entries, sections_of
 from knowledge_base.index import top_k_mean
 from knowledge_base.models import (
     ARTICLE_ID_RE, BODY_MAX, CATEGORY_MAX, QUESTION_MAX, QUESTIONS_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX, ArticleDraft,
     Candidate, ImportProblem, ImportResult, SearchResult, slugify,
 )
+from knowledge_base.sections import shown_part
 from knowledge_base.service import SNIPPET_CHARS
 
 router = APIRouter(tags=["articles"])
@@ -143,6 +145,8 @@ class TryOut(BaseModel):
     suggestions: list[TryCandidate]
     against: Literal["published", "draft"]
     ms: float
+    html: str | None = Field(default=None, description="The answer as the widget shows it (knowledge_base/render.py).")
+    more_html: str | None = Field(default=None, description="The rest of the section, behind \"Show more\".")
 
 
 class RenderIn(BaseModel):
@@ -243,16 +247,24 @@ class DraftOverlay:
         chunks = [i for i, e in enumerate(self.entries) if e.kind == "chunk"]
         snippet_entry = self.entries[best] if self.entries[best].kind == "chunk" else (
             self.entries[max(chunks, key=lambda i: scores[i])] if chunks else self.entries[0])
-        snippet = snippet_entry.text.split(". ", 1)[-1] if snippet_entry.kind == "chunk" else self.title
-        candidates.append(Candidate(self.article_id, self.title, top_k_mean(scores, self.kb.aggregate_k), snippet[:SNIPPET_CHARS],
-                                    self.kb.url_prefix + self.article_id))
+        section = snippet_entry.position if snippet_entry.kind == "chunk" else 0
+        candidates.append(self._shown(section, top_k_mean(scores, self.kb.aggregate_k)))
         candidates.sort(key=lambda c: c.score, reverse=True)
         return SearchResult(candidates[:k], {"embed": (t1 - t0) * 1000, "search": (time.perf_counter() - t1) * 1000})
 
     def candidate(self, article_id: str, score: float = 1.0, chunk: int = 0) -> Candidate | None:
         if article_id == self.article_id:
-            return Candidate(self.article_id, self.title, score, self.body[:SNIPPET_CHARS], self.kb.url_prefix + article_id)
+            return self._shown(chunk, score)
         return self.kb.candidate(article_id, score, chunk)  # type: ignore[no-any-return]
+
+    def _shown(self, section: int, score: float) -> Candidate:
+        """The draft's matching section cut as the live knowledge base cuts a published one, so "Try
+        it" shows what a customer will read once the draft is published."""
+        sections = sections_of(self.body)
+        section = section if section < len(sections) else 0
+        shown = shown_part(sections[section] if sections else self.title, SNIPPET_CHARS)
+        return Candidate(self.article_id, self.title, score, shown.text, self.kb.url_prefix + self.article_id,
+                         shown.more, section)
 
 
 def _try_out(decision: Any, draft_id: str | None, against: str, ms: float) -> TryOut:
@@ -260,7 +272,9 @@ def _try_out(decision: Any, draft_id: str | None, against: str, ms: float) -> Tr
         return [TryCandidate(article_id=c.article_id, title=c.title, score=round(c.score, 4),
                              draft=c.article_id == draft_id) for c in items]
 
+    markup = answer_markup(decision.article) if decision.action == "answer" and decision.article else {}
     return TryOut(action=decision.action, reason=decision.reason, text=decision.text,
+                  html=markup.get("html"), more_html=markup.get("more_html"),
                   confidence=round(decision.confidence, 4),
                   article_id=decision.article.article_id if decision.article else None,
                   article_title=decision.article.title if decision.article else None,

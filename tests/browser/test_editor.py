@@ -75,6 +75,38 @@ def test_editor_edit_try_publish_and_restore(browser: Any, live_server: LiveServ
     page.close()
 
 
+def test_try_it_shows_the_answer_as_the_customer_reads_it(browser: Any, live_server: LiveServer) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, live_server, "/editor")
+    page.click("#list a[data-id='shipping-times-and-costs']")
+    page.fill("#try-text", "how much is delivery to mainland UK")
+    page.click("#try-form button[type=submit]")
+    sees = page.locator(".result[data-against='published'] .sees")
+    sees.locator(".md table").wait_for()
+    assert sees.locator("th").all_inner_texts() == ["Option", "Delivery time", "Price"]
+    assert "Delivery options (mainland UK)" in sees.inner_text() and "|" not in sees.inner_text()
+    assert sees.locator(".bubble-art").inner_text() == "UK delivery options, times and costs"
+    drafted = page.locator(".result[data-against='draft'] .sees")  # the same article as a draft: the same reply
+    assert drafted.locator(".md").first.inner_html() == sees.locator(".md").first.inner_html()
+    # The same HTML the widget gets in the chat frame (POST /api/articles/try returns it).
+    r = httpx.post(live_server.base_url + "/api/articles/try", json={"text": "how much is delivery to mainland UK"},
+                   headers={"Authorization": f"Bearer {live_server.login('editor@parley.local')}"}).json()
+    assert sees.locator(".md").first.evaluate("e => e.querySelectorAll('td').length") == r["html"].count("<td")
+    sees.scroll_into_view_if_needed()
+    shot(page, "editor-05-try-it-as-the-customer-reads-it")
+
+    page.fill("#try-text", "do you repair vintage motorbikes")
+    page.click("#try-form button[type=submit]")
+    badge = page.locator(".result[data-against='published'] .badge")
+    page.wait_for_function("() => !document.querySelector(\".result[data-against='published'] .badge.answer\")")
+    offer = {"no_answer": "Talk to a person", "clarify": "None of these — talk to a person"}[badge.inner_text()]
+    assert page.locator(".result[data-against='published'] .sees .chip").last.inner_text() == offer
+    assert not errors, errors
+    page.close()
+
+
 async def _escalate(server: LiveServer, text: str) -> None:
     client = await Client.connect(f"{server.ws_url}/ws/chat")
     await client.wait_for(is_type("session"))

@@ -131,8 +131,36 @@
       <span class="conf"> · confidence ${r.confidence.toFixed(2)}</span></div>
       ${r.article_id ? `<div class="art">→ ${esc(r.article_title)} <span class="muted">(${esc(r.article_id)})</span></div>` : ""}
       ${r.suggestions.length ? `<div class="muted">Did you mean: ${r.suggestions.map((s) => esc(s.title)).join(" · ")}</div>` : ""}
+      <div class="sees"></div>
       <ul class="cands">${r.candidates.map((c) => `<li class="${c.draft ? "draft" : ""}"><span class="bar"><i data-w="${Math.round(100 * c.score / max)}"></i></span>
         <span class="sc">${c.score.toFixed(2)}</span><span class="name">${esc(c.title)}${c.draft ? " (this draft)" : ""}</span></li>`).join("")}</ul></div>`;
+  }
+
+  // The bot's reply as the widget shows it: the answer's HTML through the same allowlist, the rest
+  // of the section behind "Show more", the options and the offer of a person.
+  function customerView(r) {
+    const box = document.createElement("div"); box.className = "sees";
+    const label = document.createElement("div"); label.className = "sees-h"; label.textContent = "What the customer reads";
+    const bubble = document.createElement("div"); bubble.className = "bubble";
+    if (r.article_title) { const a = document.createElement("div"); a.className = "bubble-art"; a.textContent = r.article_title; bubble.append(a); }
+    if (r.html) bubble.append(ParleyRich.render(r.html));
+    else { const t = document.createElement("div"); t.className = "plain"; t.textContent = r.text; bubble.append(t); }
+    if (r.more_html) {
+      const rest = ParleyRich.render(r.more_html), more = document.createElement("button");
+      rest.hidden = true; more.type = "button"; more.className = "more"; more.textContent = "Show more";
+      more.onclick = () => { rest.hidden = !rest.hidden; more.textContent = rest.hidden ? "Show more" : "Show less"; };
+      bubble.append(rest, more);
+    }
+    box.append(label, bubble);
+    const chips = r.suggestions.map((s) => s.title);
+    if (r.action === "clarify") chips.push("None of these — talk to a person");
+    if (r.action === "no_answer") chips.push("Talk to a person");
+    if (chips.length) {
+      const row = document.createElement("div"); row.className = "chips";
+      for (const c of chips) { const b = document.createElement("span"); b.className = "chip"; b.textContent = c; row.append(b); }
+      box.append(row);
+    }
+    return box;
   }
 
   async function tryIt() {
@@ -147,6 +175,7 @@
         api("/api/articles/try", { method: "POST", json: { text, draft } }),
       ]);
       $("#tryout").innerHTML = resultHtml("Published articles", pub) + resultHtml("With this draft", withDraft);
+      $("#tryout").querySelectorAll(".sees").forEach((el, i) => el.replaceWith(customerView([pub, withDraft][i])));
       $("#tryout").querySelectorAll(".bar i").forEach((i) => i.style.width = i.dataset.w + "%");
     } catch (e) { $("#tryout").innerHTML = `<p class="muted">${esc(e.message)}</p>`; }
   }
