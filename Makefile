@@ -21,7 +21,7 @@ install: $(VENV)/.installed
 ## Install everything, load the demo knowledge base and accounts, and serve on http://$(HOST):$(PORT)
 serve: install
 	$(VENV)/bin/parley demo
-	$(VENV)/bin/parley serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/parley serve --demo --host $(HOST) --port $(PORT)
 
 ## Debian's Chromium for the browser tests (Playwright never downloads a browser here)
 browser:

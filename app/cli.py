@@ -23,6 +23,9 @@ cli.add_typer(db_cli, name="db")
 privacy_cli = typer.Typer(help="Privacy requests: export or erase one contact; purge old conversations.",
                           no_args_is_help=True)
 cli.add_typer(privacy_cli, name="privacy")
+site_cli = typer.Typer(help="Websites that embed the widget: keys, allowed origins, identity secrets.",
+                       no_args_is_help=True)
+cli.add_typer(site_cli, name="site")
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "knowledge_base" / "demo"
 
@@ -39,10 +42,15 @@ def _settings() -> Settings:
 def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
           port: int = typer.Option(8000, help="TCP port."),
           workers: int = typer.Option(1, help="Processes (needs PostgreSQL and Redis when > 1)."),
-          log_level: str = typer.Option("info")) -> None:
+          log_level: str = typer.Option("info"),
+          demo: bool = typer.Option(False, "--demo", help="Demo mode (PARLEY_DEMO_MODE=true): allow the demo "
+                                    "passwords and the demo's `*` widget key.")) -> None:
     """Serve the widget, the consoles, the sockets and the API."""
     import uvicorn
 
+    if demo:  # before the settings are read; worker processes inherit it
+        os.environ["PARLEY_DEMO_MODE"] = "true"
+        get_settings.cache_clear()
     settings = _settings()
     if workers > 1 and (settings.database_url.startswith("sqlite") or not settings.redis_url):
         typer.echo("more than one worker needs DATABASE_URL on PostgreSQL and REDIS_URL", err=True)
@@ -225,10 +233,8 @@ def users_list() -> None:
 def demo() -> None:
     """Load the demo knowledge base, the demo widget key and demo accounts (idempotent)."""
     from app.auth import hash_password
+    from app.safety import DEMO_ACCOUNTS, DEMO_PASSWORD
     from app.storage.sql import Conflict
-
-    accounts = [("admin@parley.local", "Ada Admin", "admin"), ("agent@parley.local", "Alex Agent", "agent"),
-                ("editor@parley.local", "Eddie Editor", "editor")]
 
     async def run(store: Any, knowledge: Any) -> int:
         from knowledge_base.formats.markdown import load_markdown_folder
@@ -238,16 +244,17 @@ def demo() -> None:
             await knowledge.save_draft(draft)
         await knowledge.save_index()
         await store.upsert_site("demo", "Lumen & Loom demo shop", ["*"])
-        for email, name, role in accounts:
+        for email, name, role in DEMO_ACCOUNTS:
             try:
-                await store.create_user(email, name, hash_password("parley-demo"), role)
+                await store.create_user(email, name, hash_password(DEMO_PASSWORD), role)
             except Conflict:
                 pass
         return len(result.drafts)
 
     count = asyncio.run(_with_runtime(run))
     typer.echo(f"demo ready: {count} articles; log in as agent@parley.local / editor@parley.local / "
-               "admin@parley.local with password parley-demo")
+               "admin@parley.local with password parley-demo; serve it with `parley serve --demo` (demo mode: "
+               "a server without it refuses to start with these passwords and the demo's `*` widget key)")
 
 
 @kb_cli.command("tune")
@@ -395,6 +402,106 @@ def privacy_purge(days: Optional[int] = typer.Option(None, min=1, help="Override
         return
     typer.echo(f"purged {result['conversations']} conversations older than {result['retention_days']} days "
                f"({result['events']} events, {result['cases']} cases)")
+
+
+def _site_call(fn: Any) -> Any:
+    """Run one site action as the parley command; a refused change or unknown key exits 1 with the reason."""
+    from app import sites
+    from app.storage.sites import Audit
+
+    async def run(settings: Settings, store: Any, broker: Any) -> Any:
+        return await fn(settings, store, Audit("cli"))
+
+    try:
+        return asyncio.run(_with_store(run))
+    except sites.SiteError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    except LookupError as exc:
+        typer.echo(f"no site {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _show_site(site: Any) -> None:
+    from app.sites import script_tag
+
+    typer.echo(f"{site.key}\t{site.name}\t{'enabled' if site.enabled else 'disabled'}\t{site.language}\t"
+               f"{'identity required' if site.enforce_identity else 'identity optional'}\t"
+               f"{' '.join(site.allowed_origins)}")
+    typer.echo(f"  {script_tag(_settings().public_url or 'http://127.0.0.1:8000', site)}")
+
+
+@site_cli.command("create")
+def site_create(name: str = typer.Option(..., help="The site's name, e.g. Acme shop."),
+                origin: list[str] = typer.Option(..., "--origin", help="An allowed origin (repeat): "
+                                                 "https://shop.example.com or https://*.example.com"),
+                key: Optional[str] = typer.Option(None, help="The widget key (default generated)."),
+                identity_required: bool = typer.Option(False, "--identity-required",
+                                                       help="Refuse customers without a valid identity hash."),
+                language: str = typer.Option("en", help="The widget's language: en, fr, es, de, pt or it.")) -> None:
+    """Register a website; prints its widget key, its identity secret (only this once) and the script tag."""
+    from app import sites
+
+    site, secret = _site_call(lambda settings, store, who: sites.create_site(
+        store, who, name=name, allowed_origins=origin, key=key, identity_required=identity_required,
+        language=language, demo_mode=settings.demo_mode))
+    _show_site(site)
+    typer.echo(f"identity secret (shown once; sign user ids with HMAC-SHA256): {secret}")
+
+
+@site_cli.command("list")
+def site_list() -> None:
+    """List sites with their origins and script tags."""
+    for site in asyncio.run(_with_store(lambda settings, store, broker: store.list_sites())):
+        _show_site(site)
+
+
+@site_cli.command("update")
+def site_update(key: str = typer.Argument(..., help="The widget key."),
+                name: Optional[str] = typer.Option(None),
+                origin: Optional[list[str]] = typer.Option(None, "--origin", help="Replace the allowed origins "
+                                                           "(repeat for several)."),
+                identity_required: Optional[bool] = typer.Option(None, "--identity-required/--identity-optional"),
+                language: Optional[str] = typer.Option(None),
+                enable: bool = typer.Option(False, "--enable", help="Enable a disabled site.")) -> None:
+    """Change a site's name, origins, identity rule or language, or enable it again."""
+    from app import sites
+
+    changes = {"name": name, "allowed_origins": origin or None, "identity_required": identity_required,
+               "language": language, "enabled": True if enable else None}
+    _show_site(_site_call(lambda settings, store, who: sites.update_site(store, who, key, changes,
+                                                                         settings.demo_mode)))
+
+
+@site_cli.command("disable")
+def site_disable(key: str = typer.Argument(..., help="The widget key.")) -> None:
+    """Stop the widget on a site: its sockets are refused."""
+    from app import sites
+
+    _show_site(_site_call(lambda settings, store, who: sites.update_site(store, who, key, {"enabled": False})))
+
+
+@site_cli.command("rotate-secret")
+def site_rotate_secret(key: str = typer.Argument(..., help="The widget key."),
+                       grace_hours: float = typer.Option(24, min=0, max=720, help="Hours the old secret still "
+                                                         "verifies.")) -> None:
+    """A new identity secret (printed once); the old one keeps verifying for the grace period."""
+    from app import sites
+
+    site, secret = _site_call(lambda settings, store, who: sites.rotate_secret(store, who, key, grace_hours))
+    typer.echo(f"new identity secret for {site.key} (shown once): {secret}")
+    if site.previous_secret_expires_at:
+        typer.echo(f"the previous secret verifies until {site.previous_secret_expires_at:%Y-%m-%d %H:%M} UTC")
+
+
+@site_cli.command("audit")
+def site_audit(limit: int = typer.Option(50, min=1, max=1000)) -> None:
+    """Admin actions on sites, newest first: when, who, what."""
+    import json
+
+    for e in asyncio.run(_with_store(lambda settings, store, broker: store.list_audit(limit))):
+        typer.echo(f"{e.created_at:%Y-%m-%d %H:%M:%S}\t{e.actor}\t{e.action}\t{e.target}\t"
+                   f"{json.dumps(e.detail, default=str)}")
 
 
 def main() -> None:

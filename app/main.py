@@ -23,7 +23,7 @@ from app.storage.sql import SqlStore
 from knowledge_base.embedder import Embedder, load_embedder
 
 log = logging.getLogger("parley")
-OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "analytics", "privacy")
+OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "sites", "analytics", "privacy")
 
 
 def make_broker(settings: Settings) -> Broker:
@@ -42,6 +42,14 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         if settings.migrate_on_start:
             await upgrade_database(settings.database_url)
         store = SqlStore.from_url(settings.database_url)
+        from app.safety import UnsafeConfiguration, check_safe_defaults
+
+        try:
+            await check_safe_defaults(settings, store)  # outside demo mode, no demo shortcuts
+        except UnsafeConfiguration as exc:
+            log.error("%s", exc)
+            await store.close()
+            raise
         broker = make_broker(settings)
         await broker.start()
         model = embedder or load_embedder(settings.embedding_model, settings.embedding_threads,

@@ -8,10 +8,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from bot import intents
+from bot.language import detect as detect_language
 from bot.replies import say
 from bot.smalltalk import smalltalk_by_meaning
 from knowledge_base.calibration import Calibration
@@ -139,6 +140,9 @@ def respond(
 
     `article_id` is set when the customer clicked one of the last clarify's options.
     """
+    detected = detect_language(text)  # the customer's own language wins over the page's
+    if detected and detected != context.lang:
+        context = replace(context, lang=detected)
     lang = context.lang
     early = conversation_rules(text, context, config)
     if early is not None:

@@ -32,8 +32,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
+def server_env(data_dir: Path, demo: bool = True, **extra: str) -> dict[str, str]:
+    """A test server's environment. `demo` (the default): demo mode with keyless customer sockets
+    allowed, as the tests built on the demo data expect; demo=False is a production desk."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_") and k not in ("DATABASE_URL", "REDIS_URL")}
+    if demo:
+        env.update({"PARLEY_DEMO_MODE": "true", "PARLEY_REQUIRE_WIDGET_KEY": "false"})
     env.update({
         "PARLEY_DATA_DIR": str(data_dir),
         "PARLEY_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/parley.db",
@@ -69,10 +73,10 @@ class Inbox:
 class LiveServer:
     """`parley serve` in a subprocess on a free port, ready when /readyz says so."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, **env: str) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, demo: bool = True, **env: str) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
-        self.env = server_env(data_dir, **env)
+        self.env = server_env(data_dir, demo, **env)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / f"server-{self.port}.log"
 

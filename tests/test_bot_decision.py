@@ -131,3 +131,13 @@ def test_small_talk_is_recognised_by_meaning_and_never_takes_a_covered_question(
     assert respond("sorry, wrong window", ConversationContext(), kb, CONFIG).action == "smalltalk"
     covered = respond("how do I reset my password", ConversationContext(), kb, CONFIG)
     assert covered.action == "answer"
+
+
+def test_the_bot_replies_in_the_language_the_customer_writes(kb: KnowledgeBase) -> None:
+    d = respond("Wie lange dauert der Versand nach Deutschland?", ConversationContext(lang="en"), kb, CONFIG)
+    assert d.action == "no_answer" and "Artikel" in d.text  # the German reply, although the page said en
+    from bot.language import detect
+
+    assert [detect(t) for t in ("¿Cuánto tarda el envío a España?", "Combien de temps prend la livraison ?",
+                                "Hoe lang duurt de verzending?", "where is my parcel", "reset password")] == [
+        "es", "fr", "nl", "en", None]

@@ -7,6 +7,7 @@ import hmac
 import hashlib
 import json
 import logging
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, WebSocket
@@ -20,6 +21,7 @@ from app.deps import DeskDep, Services, send_text
 from app.logging import bind_conversation
 from app.mail import MailError, compose, send as send_mail
 from app.ratelimit import FrameBudget, spend_frame
+from app.sites import origin_matches
 from app.storage.records import Conversation, Event
 from app.storage.tables import INT_MAX
 from handoff.audience import customer_may_see
@@ -43,7 +45,7 @@ def origin_allowed(origin: str | None, allowed: list[str], own_host: str | None)
         return False
     if own_host and origin.split("://", 1)[-1] == own_host:
         return True  # the widget's own iframe is served from Parley's origin
-    return origin in allowed
+    return origin_matches(origin, allowed)  # exact origins and https://*.example.com patterns
 
 
 class CustomerSession:
@@ -166,9 +168,10 @@ class CustomerSession:
     async def identify(self, frame: ev.Identify) -> None:
         site = await self.services.store.get_site(self.conv.site_key) if self.conv.site_key else None
         verified = False
-        if site and site.identity_secret and frame.user_hash:
-            expected = hmac.new(site.identity_secret.encode(), frame.user_id.encode(), hashlib.sha256).hexdigest()
-            verified = hmac.compare_digest(expected, frame.user_hash)
+        if site and frame.user_hash:  # the current secret, or the previous one in its grace period
+            for secret in site.identity_secrets(datetime.now(timezone.utc)):
+                expected = hmac.new(secret.encode(), frame.user_id.encode(), hashlib.sha256).hexdigest()
+                verified = verified or hmac.compare_digest(expected, frame.user_hash)
         if site and site.enforce_identity and not verified:
             raise ev.FrameError("identity_rejected", "the identity hash is missing or wrong")
         await self.desk.identify(self.conv.id, {"user_id": frame.user_id, "name": frame.name, "email": frame.email,
@@ -224,6 +227,9 @@ async def chat_socket(ws: WebSocket) -> None:
             site = await services.store.get_site(site_key)
             if site is None or not origin_allowed(ws.headers.get("origin"), site.allowed_origins, ws.headers.get("host")):
                 await ws.close(POLICY, "origin not allowed for this widget key")
+                return
+            if not site.enabled:
+                await ws.close(POLICY, "this widget key is disabled")
                 return
         token = params.get("token")
         resumed = bool(token)

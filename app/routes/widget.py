@@ -48,7 +48,7 @@ _FRAME_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors "
 )
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?$")
+_ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9.-]+(?::\d{1,5})?$")  # CSP reads *.example.com as we do
 _ANCESTORS_TTL = 30.0
 _ancestors: dict[str, tuple[float, str]] = {}
 _ASSET_REF = re.compile(r'((?:src|href)=")([A-Za-z0-9_-]+\.(?:js|css))(")')
@@ -191,7 +191,7 @@ async def _frame_ancestors(request: Request) -> str:
         site = await store.get_site(key)
     except Exception:  # noqa: BLE001 - fail closed, but still serve the page
         return "'self'"
-    allowed = list(site.allowed_origins) if site else []
+    allowed = list(site.allowed_origins) if site and site.enabled else []
     if "*" in allowed:
         value = "*"
     else:

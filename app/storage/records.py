@@ -109,6 +109,32 @@ class Site:
     allowed_origins: list[str]
     identity_secret: str | None
     enforce_identity: bool
+    enabled: bool = True
+    language: str = "en"
+    previous_identity_secret: str | None = None
+    previous_secret_expires_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def identity_secrets(self, now: datetime) -> list[str]:
+        """The secrets an identity hash may be signed with now: the current one, and the previous one
+        during its grace period after a rotation."""
+        live = [self.identity_secret] if self.identity_secret else []
+        if (self.previous_identity_secret and self.previous_secret_expires_at is not None
+                and self.previous_secret_expires_at > now):
+            live.append(self.previous_identity_secret)
+        return live
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    created_at: datetime
+    actor_id: int | None
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
 
 
 @dataclass(frozen=True)

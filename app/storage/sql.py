@@ -23,6 +23,7 @@ from app.storage import tables as t
 from app.storage.editor import EditorQueries
 from app.storage.console import ConsoleQueries
 from app.storage.privacy import PrivacyQueries
+from app.storage.sites import SiteQueries
 from app.storage.records import (
     Article, ArticleVersion, Case, Conversation, Event, QueueItem, Site, Transition, User,
 )
@@ -107,7 +108,7 @@ def _case(row: Any) -> Case:
                 _tz(row.resolved_at), row.rating, row.rating_comment, row.contact_email)
 
 
-class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries):
+class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries, SiteQueries):
     """The Store protocol (app.storage.base.Store) over SQLAlchemy Core."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -226,23 +227,7 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries):
             )).all()
         return [_user(r) for r in rows]
 
-    # ------------------------------------------------------------------ sites (widget keys)
-    async def upsert_site(self, key: str, name: str, allowed_origins: list[str], identity_secret: str | None = None,
-                          enforce_identity: bool = False) -> Site:
-        async with self.engine.begin() as conn:
-            exists = (await conn.execute(sa.select(t.sites.c.key).where(t.sites.c.key == key))).first()
-            values = dict(name=name, allowed_origins=allowed_origins, identity_secret=identity_secret,
-                          enforce_identity=enforce_identity)
-            if exists:
-                await conn.execute(t.sites.update().where(t.sites.c.key == key).values(**values))
-            else:
-                await conn.execute(t.sites.insert().values(key=key, created_at=utcnow(), **values))
-        return Site(key, name, allowed_origins, identity_secret, enforce_identity)
-
-    async def get_site(self, key: str) -> Site | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(sa.select(t.sites).where(t.sites.c.key == key))).first()
-        return Site(row.key, row.name, list(row.allowed_origins), row.identity_secret, bool(row.enforce_identity)) if row else None
+    # sites (widget keys) and the audit log: app/storage/sites.py
 
     # ------------------------------------------------------------------ articles
     async def upsert_article(self, article_id: str, title: str, body: str, category: str | None,

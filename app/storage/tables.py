@@ -155,6 +155,23 @@ sites = sa.Table(
     sa.Column("identity_secret", sa.String(128)),
     sa.Column("enforce_identity", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", TS, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True, server_default=sa.true()),
+    sa.Column("language", sa.String(8), nullable=False, default="en", server_default="en"),
+    # after a rotation the old secret still verifies until previous_secret_expires_at
+    sa.Column("previous_identity_secret", sa.String(128)),
+    sa.Column("previous_secret_expires_at", TS),
+    sa.Column("updated_at", TS),
+)
+
+audit_log = sa.Table(  # admin actions: who did what, when (sites today)
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", TS, nullable=False, index=True),
+    sa.Column("actor_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("actor", sa.String(254), nullable=False),  # the admin's email, or "cli" for the parley command
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("target", sa.String(120), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
 )
 
 canned_replies = sa.Table(
