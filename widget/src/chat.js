@@ -1034,7 +1034,9 @@
     lastSig = sig;
     toParent({
       type: 'unread', count: n,
-      preview: last ? { name: last.sender === 'system' ? TITLE : senderName(last), text: String(last.text || '').slice(0, 160) } : null
+      // A rendered answer previews as its words, not its Markdown (no pipes or ## on the host page).
+      preview: last ? { name: last.sender === 'system' ? TITLE : senderName(last),
+        text: (last.html ? rich(last.html).textContent.replace(/\s+/g, ' ').trim() : String(last.text || '')).slice(0, 160) } : null
     });
   }
 
