@@ -799,6 +799,9 @@
     }
     S.token = f.token || S.token;
     S.conv = f.conversation_id || S.conv;
+    // The host page keeps the token in its own storage (this frame's may be blocked as third-party);
+    // targetOrigin HOST: only the parent page, whose origin frame-ancestors checked, can read it.
+    toParent({ type: 'token', token: S.token, conv: S.conv });
     if (f.status) S.status = f.status;
     S.mailOK = !!f.email_transcript;
     live = true; tries = 0; badToken = 0;
@@ -1055,6 +1058,11 @@
         if (m.focus) (W.matchMedia && matchMedia('(pointer: coarse)').matches ? log : input).focus();
       }
       syncUnread();
+    } else if (m.type === 'resume' && !S.token && typeof m.token === 'string' && m.token.length < 200) {
+      S.token = m.token;  // the host page's copy: resume that conversation, from the start of its transcript
+      S.conv = typeof m.conv === 'string' ? m.conv : null;
+      save();
+      ensure();
     } else if (m.type === 'identify' && m.user && typeof m.user === 'object') {
       var u = {};
       ['user_id', 'name', 'email', 'user_hash'].forEach(function (k) {

@@ -112,6 +112,15 @@
 
   var open = false, ready = false, pending = [], unread = 0;
 
+  // The conversation token lives in this page's own storage, per Parley origin and widget key, and
+  // travels only to and from the chat frame (postMessage to `origin`, accepted only from it).
+  var TKEY = 'parley:' + origin + ':' + (attr('key') || '');
+  function keep(v) {
+    try {
+      if (v) w.localStorage.setItem(TKEY, JSON.stringify(v));
+      else return JSON.parse(w.localStorage.getItem(TKEY) || 'null');
+    } catch (e) { /* storage blocked on the host page too: the conversation lasts the page */ }
+  }
   function post(m) {
     if (!ready) return pending.push(m);
     m.parley = 1;
@@ -157,9 +166,13 @@
     if (m.type === 'ready') {
       ready = true;
       var p = pending; pending = [];
+      var t = keep();
+      if (t && t.token) post({ type: 'resume', token: t.token, conv: t.conv });
       if (open) post({ type: 'visible', open: true, focus: false });
       p.forEach(post);
       if (m.open && !open && w.innerWidth > 480) setOpen(true, false);
+    } else if (m.type === 'token' && typeof m.token === 'string') {
+      keep({ token: m.token, conv: m.conv });
     } else if (m.type === 'close') {
       setOpen(false, true);
     } else if (m.type === 'open') {
