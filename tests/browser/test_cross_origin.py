@@ -80,3 +80,34 @@ def test_the_frame_refuses_an_origin_the_site_does_not_allow(browser: Any, live_
     """frame-ancestors comes from the site's origins: the key's frame is not rendered on another page."""
     r = httpx.get(live_server.base_url + "/widget/frame.html?key=elsewhere")
     assert "frame-ancestors 'self' http://127.0.0.2:" in r.headers["content-security-policy"]
+
+
+def test_an_admin_creates_a_site_on_the_admin_page_and_gets_the_script_tag(browser: Any,
+                                                                           live_server: LiveServer) -> None:
+    page = browser.new_page()
+    page.goto(live_server.base_url + "/login")
+    page.fill("#email", "admin@parley.local")
+    page.fill("#password", "parley-demo")
+    page.click("#login-submit")
+    page.wait_for_url("**/console")
+    page.goto(live_server.base_url + "/admin")
+    page.fill("#f-name", "<b>Page</b> shop")
+    page.fill("#f-key", "from-page")
+    page.fill("#f-origins", "https://page-shop.example\n*.page-shop.example")
+    page.select_option("#f-lang", "de")
+    page.click("#f-submit")
+    page.locator("#secret-box").wait_for(state="visible")
+    assert len(page.locator("#secret-value").text_content() or "") >= 40
+    tag = page.locator("#tag-value").text_content()
+    assert tag == (f'<script src="{live_server.base_url}/widget.js" data-parley-key="from-page" '
+                   'data-parley-lang="de" async></script>')
+    row = page.locator("#sites tbody tr", has_text="from-page")
+    assert "https://*.page-shop.example" in (row.text_content() or "")
+    assert page.locator("#sites b").count() == 0  # the name is text, never markup
+    page.locator("#audit tbody tr", has_text="site.created").first.wait_for()
+    page.screenshot(path=str(SHOTS / "admin-site-created.png"), full_page=True)
+    page.fill("#f-name", "Bad")
+    page.fill("#f-origins", "not an origin")
+    page.click("#f-submit")
+    page.locator("#form-error").filter(has_text="is not an origin").wait_for()
+    page.close()
