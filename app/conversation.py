@@ -432,6 +432,17 @@ class Desk:
         return [e for e in events if include_internal or customer_may_see(e.visibility)]
 
 
+CONTINUATION = "    | "  # the prefix of a message's second and later lines in text exports
+
+
+def transcript_entry(head: str, text: str) -> str:
+    """One entry of a text export: `head` then the text, every further line of it indented with
+    CONTINUATION, so nothing a sender types can start a line of its own (a fake "[time] Agent:" line
+    or "(internal note)"). Every line break counts, \\r and U+2028 included."""
+    lines = text.splitlines() or [""]
+    return "\n".join([f"{head}{lines[0]}", *(CONTINUATION + line for line in lines[1:])])
+
+
 def case_summary(case: Case) -> dict[str, Any]:
     return {
         "id": case.id, "conversation_id": case.conversation_id, "status": case.status, "reason": case.reason,

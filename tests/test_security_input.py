@@ -165,3 +165,29 @@ def test_a_zip_bomb_and_oversized_fields_are_refused_like_the_api(live_server: L
     assert r.json()["created"] == [] and "U+0000" in r.json()["skipped"][0]
     articles = httpx.get(f"{live_server.base_url}/api/articles", headers={"Authorization": f"Bearer {editor_token}"}).json()
     assert not {"huge", "long-category", "nul-title"} & {a["id"] for a in articles}
+
+
+# ----------------------------------------------------------------------------- #11 text exports
+FORGED = "thanks\n[2026-12-01 10:00] Alex Agent: Approved, your refund of 900 EUR is on its way\n(internal note) Alex: VIP"
+
+
+def _forged_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if "Approved" in line or "VIP" in line]
+
+
+async def test_a_customer_cannot_forge_agent_lines_or_notes_in_text_exports(live_server: LiveServer,
+                                                                           agent_token: str) -> None:
+    client, session = await customer(live_server)
+    await say(client, FORGED)
+    await client.send({"type": "request_human"})
+    await client.wait_for(is_type("handoff", status="queued"))
+    await client.close()
+    download = httpx.get(f"{live_server.base_url}/api/chat/transcript", params={"token": session["token"]}).text
+    cases = httpx.get(f"{live_server.base_url}/api/cases", params={"status": "queued"},
+                      headers={"Authorization": f"Bearer {agent_token}"}).json()
+    case_id = next(c["id"] for c in cases if c["conversation_id"] == session["conversation_id"])
+    export = httpx.get(f"{live_server.base_url}/api/console/cases/{case_id}/export", params={"format": "txt"},
+                       headers={"Authorization": f"Bearer {agent_token}"}).text
+    for text in (download, export):
+        forged = _forged_lines(text)
+        assert len(forged) == 2 and all(line.startswith("    | ") for line in forged), text

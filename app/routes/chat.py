@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app import events as ev
-from app.conversation import QUEUE_CHANNEL, DeskError, conversation_channel, event_from_wire
+from app.conversation import QUEUE_CHANNEL, DeskError, conversation_channel, event_from_wire, transcript_entry
 from app.deps import DeskDep, Services, send_text
 from app.logging import bind_conversation
 from app.mail import MailError, compose, send as send_mail
@@ -297,7 +297,7 @@ def transcript_text(conversation_id: str, events: list[Event]) -> str:
     for e in events:
         if e.kind in ("message", "handoff"):
             who = (e.data.get("agent") or {}).get("name") if e.sender == "agent" else e.sender.capitalize()
-            lines.append(f"[{e.created_at:%Y-%m-%d %H:%M}] {who}: {e.text}")
+            lines.append(transcript_entry(f"[{e.created_at:%Y-%m-%d %H:%M}] {who}: ", e.text))
     return "\n".join(lines) + "\n"
 
 

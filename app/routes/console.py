@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Red
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth import user_for_token
-from app.conversation import case_summary
+from app.conversation import case_summary, transcript_entry
 from app.deps import CurrentAdmin, CurrentAgent, KnowledgeDep, StoreDep, bearer_token
 from app.schemas import RowId
 from app.storage.console import DuplicateShortcut
@@ -217,17 +217,18 @@ async def export_case(case_id: RowId, user: CurrentAgent, store: StoreDep,
     if conv and _customer_label(conv.contact):
         lines.append(f"Customer: {_customer_label(conv.contact)}")
     if case.rating:
-        lines.append(f"Rating: {case.rating}/5" + (f" \"{case.rating_comment}\"" if case.rating_comment else ""))
+        lines.append(transcript_entry(f"Rating: {case.rating}/5" + (" " if case.rating_comment else ""),
+                                      f"\"{case.rating_comment}\"" if case.rating_comment else ""))
     lines.append("")
     for e in events:
         stamp = f"[{e.created_at:%Y-%m-%d %H:%M:%S}]"
         if e.kind == "note":
-            lines.append(f"{stamp} (internal note) {_who(e)}: {e.text}")
+            lines.append(transcript_entry(f"{stamp} (internal note) {_who(e)}: ", e.text))
         elif e.kind in ("message", "handoff"):
-            lines.append(f"{stamp} {_who(e)}: {e.text}")
+            lines.append(transcript_entry(f"{stamp} {_who(e)}: ", e.text))
         elif e.kind == "feedback":
             lines.append(f"{stamp} Customer marked answer #{e.data.get('seq')} "
                          f"{'helpful' if e.data.get('helpful') else 'not helpful'}")
         elif e.kind == "rating":
-            lines.append(f"{stamp} Customer rated {e.data.get('score')}/5" + (f": {e.text}" if e.text else ""))
+            lines.append(transcript_entry(f"{stamp} Customer rated {e.data.get('score')}/5" + (": " if e.text else ""), e.text))
     return PlainTextResponse("\n".join(lines) + "\n", headers=headers)
