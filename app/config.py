@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     model_cache_dir: Path | None = Field(default=None, description="Where exported ONNX models are kept (default "
                                          "DATA_DIR/models/onnx). Processes and hosts may share one: exports are "
                                          "written whole and keyed by the model's files.")
-    chunk_words: int = Field(default=120, ge=20, le=2000, description="Words per article chunk.")
+    chunk_words: int = Field(default=120, ge=20, le=2000, description="Kept for stored-vector keys; articles are now "
+                             "matched by sentence and shown by section (knowledge_base/sections.py).")
 
     # --- bot decisions. The thresholds are the knowledge base's own (knowledge_base/calibration.py):
     # read off the scores it gives a bundled set of off-topic messages, recomputed at every change,
@@ -76,12 +77,12 @@ class Settings(BaseSettings):
                                   "best article's) added to the dense score; 0 = dense only. Chosen on doc2dial val.")
     max_failures: int = Field(default=2, ge=1, le=10, description="Unhelpful answers before escalating.")
     aggregate_k: int = Field(
-        default=3, ge=1, le=100, description="An article's score is the mean of its best k entry cosines "
-        "(title, example questions, body chunks); 1 = the single best entry.")
+        default=3, ge=1, le=100, description="An article's example questions score the mean of their best k "
+        "cosines; its title and body sentences count by their single best; the article takes the higher.")
     classifier_c: float = Field(
         default=10.0, ge=0, le=1e6, description="Pick the article with a logistic-regression classifier trained "
-        "in the background on every entry of every article (inverse L2 penalty C); the top score stays the "
-        "confidence. 0 = pick by score alone.")
+        "in the background on every entry of every article (inverse L2 penalty C), where articles carry example "
+        "questions (two or more per article on average); the top score stays the confidence. 0 = by score alone.")
 
     # --- bot backend: Parley's own, or an external Rasa assistant (see "Using Parley with Rasa")
     bot_backend: Literal["parley", "rasa"] = Field(default="parley", description="Which bot answers customers.")
