@@ -94,7 +94,7 @@ async def _with_runtime(fn: Any) -> Any:
         embedder = load_embedder(settings.embedding_model, settings.embedding_threads, settings.embedding_backend,
                                  settings.onnx_cache_dir)
         knowledge = KnowledgeRuntime(store, broker, embedder, settings.index_path, settings.chunk_words,
-                                     settings.aggregate_k, settings.classifier_c)
+                                     settings.aggregate_k, settings.classifier_c, settings.lexical_weight)
         await knowledge.load()  # what is already indexed is not embedded again
         return await fn(store, knowledge)
     finally:
@@ -288,7 +288,7 @@ def kb_tune(steps: int = typer.Option(250, min=1, help="Training steps (32 artic
 
 
 @cli.command("eval")
-def eval_command(dataset: str = typer.Argument(..., help="clinc150, banking77 or helpdesk"),
+def eval_command(dataset: str = typer.Argument(..., help="doc2dial (the primary benchmark), clinc150, banking77 or helpdesk"),
                  limit: Optional[int] = typer.Option(None, help="Score only N queries per split (a quick check)."),
                  baselines: bool = typer.Option(True, help="Also run TF-IDF+LR and MiniLM 1-NN."),
                  tune_steps: int = typer.Option(0, help="First fine-tune the model on the train split only "
@@ -304,8 +304,8 @@ def eval_command(dataset: str = typer.Argument(..., help="clinc150, banking77 or
     from knowledge_base.embedder import load_embedder
 
     settings = _settings()
-    if dataset not in ("clinc150", "banking77", "helpdesk"):
-        raise typer.BadParameter("dataset must be one of clinc150, banking77, helpdesk")
+    if dataset not in ("doc2dial", "clinc150", "banking77", "helpdesk"):
+        raise typer.BadParameter("dataset must be one of doc2dial, clinc150, banking77, helpdesk")
     backend = backend or settings.embedding_backend
     if backend not in ("torch", "onnx-int8", "onnx"):
         raise typer.BadParameter("backend must be one of torch, onnx-int8, onnx")
@@ -315,6 +315,8 @@ def eval_command(dataset: str = typer.Argument(..., help="clinc150, banking77 or
 
         from knowledge_base.tuning import tune_model
 
+        if dataset == "doc2dial":
+            raise typer.BadParameter("doc2dial has no example questions to tune on; run it without --tune-steps")
         train = {"clinc150": lambda: aq.load_clinc()["train"], "banking77": lambda: aq.load_banking77()["train"],
                  "helpdesk": lambda: [(t, n) for n, ts in aq.load_helpdesk().items()
                                       if n not in ("human_handoff", "out_of_scope") for t in ts]}[dataset]()
@@ -326,7 +328,10 @@ def eval_command(dataset: str = typer.Argument(..., help="clinc150, banking77 or
     embedder = load_embedder(model, settings.embedding_threads, backend, settings.onnx_cache_dir)
     base = BotConfig(answer_threshold=settings.answer_threshold, clarify_margin=settings.clarify_margin,
                      out_of_scope_threshold=settings.out_of_scope_threshold, max_failures=settings.max_failures)
-    runs = {"clinc150": lambda: aq.eval_clinc(embedder, base, limit, baselines),
+    from bench.doc2dial import eval_doc2dial
+
+    runs = {"doc2dial": lambda: eval_doc2dial(embedder, limit, baselines),
+            "clinc150": lambda: aq.eval_clinc(embedder, base, limit, baselines),
             # with a model tuned on all of train, a 10-shot figure would not be 10-shot: not run
             "banking77": lambda: aq.eval_banking77(embedder, base, limit, baselines=baselines,
                                                    aggregate_k=settings.aggregate_k, classifier_c=settings.classifier_c,

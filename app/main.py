@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         model = embedder or load_embedder(settings.embedding_model, settings.embedding_threads,
                                           settings.embedding_backend, settings.onnx_cache_dir)
         knowledge = KnowledgeRuntime(store, broker, model, settings.index_path, settings.chunk_words,
-                                     settings.aggregate_k, settings.classifier_c)
+                                     settings.aggregate_k, settings.classifier_c, settings.lexical_weight)
         await knowledge.load()
         knowledge.start()
         desk = Desk(settings, store, broker, knowledge.kb)
