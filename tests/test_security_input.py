@@ -191,3 +191,29 @@ async def test_a_customer_cannot_forge_agent_lines_or_notes_in_text_exports(live
     for text in (download, export):
         forged = _forged_lines(text)
         assert len(forged) == 2 and all(line.startswith("    | ") for line in forged), text
+
+
+# ----------------------------------------------------------------------------- #12 client_msg_id per sender
+@pytest.mark.postgres
+async def test_client_msg_ids_are_per_sender_and_a_retry_gets_the_stored_message(any_server: LiveServer) -> None:
+    client, session = await customer(any_server)
+    first = await say(client, "hello there", "m-1")
+    assert first["type"] == "message" and first["sender"] == "customer"
+    again = await say(client, "hello there", "m-1")  # a retry: the stored message comes back, nothing new is stored
+    assert again["type"] == "message" and again["seq"] == first["seq"]
+    await client.send({"type": "request_human"})
+    handoff = await client.wait_for(is_type("handoff", status="queued"))
+    agent = await Client.connect(f"{any_server.ws_url}/ws/agent?token={any_server.login('agent@parley.local')}")
+    await agent.wait_for(is_type("queue"))
+    cases = httpx.get(f"{any_server.base_url}/api/cases", params={"status": "queued"},
+                      headers={"Authorization": f"Bearer {any_server.login('agent@parley.local')}"}).json()
+    case_id = next(c["id"] for c in cases if c["conversation_id"] == session["conversation_id"])
+    await agent.send({"type": "claim", "case_id": case_id, "ref": "c"})
+    await agent.wait_for(is_type("ack", ref="c"))
+    await agent.send({"type": "message", "conversation_id": session["conversation_id"], "text": "agent reply",
+                      "client_msg_id": "m-1", "ref": "r"})
+    ack = await agent.wait_for(lambda f: f.get("ref") == "r")
+    assert ack["type"] == "ack" and ack["seq"] > handoff["seq"]  # stored, not the customer's seq
+    got = await client.wait_for(lambda f: f.get("type") == "message" and f["sender"] == "agent")
+    assert got["text"] == "agent reply"
+    await client.close(), await agent.close()

@@ -139,8 +139,12 @@ class CustomerSession:
                 self.desk.metrics.rate_limited.labels(f"{refused}_messages").inc()
                 raise ev.FrameError("rate_limited", "too many messages; slow down")
             await self.send({"type": "typing", "sender": "bot", "active": True}) if self.status == "bot" else None
-            for event in await self.desk.receive_customer_message(self.conv.id, text, frame.client_msg_id,
-                                                                  frame.article_id, on_stored=self.deliver):
+            before = self.last_seq
+            events = await self.desk.receive_customer_message(self.conv.id, text, frame.client_msg_id,
+                                                              frame.article_id, on_stored=self.deliver)
+            if events and events[0].seq <= before and events[0].client_msg_id == frame.client_msg_id:
+                await self.send(ev.event_frame(events[0]))  # a retry: the stored message back, as documented
+            for event in events:
                 await self.deliver(event)
             if self.status == "queued":
                 await self.push_queue_status()

@@ -373,16 +373,17 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries, SiteQueries):
                                                  client_msg_id, bot_state)
         except IntegrityError:
             if client_msg_id:  # a retry (or a concurrent one) of a message already stored
-                existing = await self._event_by_client_id(conversation_id, client_msg_id)
+                existing = await self._event_by_client_id(conversation_id, client_msg_id, sender)
                 if existing:
                     return existing, False, None
             raise
         return event, True, conv
 
-    async def _event_by_client_id(self, conversation_id: str, client_msg_id: str) -> Event | None:
+    async def _event_by_client_id(self, conversation_id: str, client_msg_id: str, sender: str) -> Event | None:
         async with self.engine.connect() as conn:
             row = (await conn.execute(sa.select(t.events).where(
-                t.events.c.conversation_id == conversation_id, t.events.c.client_msg_id == client_msg_id))).first()
+                t.events.c.conversation_id == conversation_id, t.events.c.sender == sender,
+                t.events.c.client_msg_id == client_msg_id))).first()
         return _event(row) if row else None
 
     async def _append(self, conn: AsyncConnection, conversation_id: str, kind: str, sender: str, text: str,

@@ -119,7 +119,8 @@ events = sa.Table(
     sa.Column("client_msg_id", sa.String(64)),
     sa.Column("created_at", TS, nullable=False),
     sa.UniqueConstraint("conversation_id", "seq", name="uq_events_conversation_seq"),
-    sa.UniqueConstraint("conversation_id", "client_msg_id", name="uq_events_conversation_client_msg"),
+    # retries are idempotent per sender: a customer's id never swallows an agent's message
+    sa.UniqueConstraint("conversation_id", "sender", "client_msg_id", name="uq_events_conversation_sender_client_msg"),
 )
 
 cases = sa.Table(
