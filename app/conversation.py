@@ -331,6 +331,13 @@ class Desk:
         contact = dict(conv.contact, email=email)
         if name:
             contact["name"] = name
+        # what the customer typed here is a claim: it is no longer shown as verified
+        fields = [f for f in contact.get("verified_fields", [])
+                  if not (f == "email" and conv.contact.get("email") != email) and not (f == "name" and name)]
+        if "verified" in contact:
+            contact["verified_fields"] = fields
+            contact["verified"] = bool(fields) and all(
+                k in fields for k in ("user_id", "email", "name") if contact.get(k))
         await self.store.update_conversation(conversation_id, contact=contact)
         if conv.current_case_id:
             await self.store.update_case(conv.current_case_id, contact_email=email)

@@ -217,3 +217,50 @@ async def test_client_msg_ids_are_per_sender_and_a_retry_gets_the_stored_message
     got = await client.wait_for(lambda f: f.get("type") == "message" and f["sender"] == "agent")
     assert got["text"] == "agent reply"
     await client.close(), await agent.close()
+
+
+# ----------------------------------------------------------------------------- #9 identity
+SECRET = "site-secret-for-input-tests"
+
+
+@pytest.fixture(scope="module")
+def identity_server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    data = copy_data(demo_template, tmp_path_factory.mktemp("identity"))
+
+    async def add_site() -> None:
+        store = SqlStore.from_url(f"sqlite+aiosqlite:///{data}/parley.db")
+        try:
+            await store.upsert_site("signed", "Signed", ["*"], identity_secret=SECRET, enforce_identity=False)
+        finally:
+            await store.close()
+
+    asyncio.run(add_site())
+    server = LiveServer(data).start()
+    yield server
+    server.stop()
+
+
+def _sign(message: str) -> str:
+    return hmac.new(SECRET.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+async def test_verified_means_every_shown_attribute_was_signed(identity_server: LiveServer) -> None:
+    victim = f"victim-{uuid.uuid4().hex[:6]}@example.com"
+    results = {}
+    for name, frame in {
+        "legacy_hash_claimed_email": {"user_id": "u-1", "email": victim, "name": "Vic", "user_hash": _sign("u-1")},
+        "signed_all": {"user_id": "u-2", "email": victim, "name": "Vic", "user_hash": _sign(f"u-2\n{victim}\nVic")},
+        "no_hash": {"user_id": "u-3", "email": victim},
+    }.items():
+        client, session = await customer(identity_server, "?key=signed", origin="https://shop.example")
+        await client.send({"type": "identify", **frame})
+        results[name] = ((await client.wait_for(is_type("identify")))["verified"], session["conversation_id"])
+        await client.close()
+    assert results["legacy_hash_claimed_email"][0] is False  # the hash covers user_id only, not the email shown
+    assert results["signed_all"][0] is True
+    assert results["no_hash"][0] is False
+    admin = {"Authorization": f"Bearer {identity_server.login('admin@parley.local')}"}
+    export = httpx.get(f"{identity_server.base_url}/api/contacts/{victim}/export", headers=admin).json()
+    flags = {c["id"]: c["email_verified"] for c in export["conversations"]}
+    assert flags == {results["signed_all"][1]: True, results["legacy_hash_claimed_email"][1]: False,
+                     results["no_hash"][1]: False}

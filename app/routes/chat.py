@@ -171,15 +171,21 @@ class CustomerSession:
 
     async def identify(self, frame: ev.Identify) -> None:
         site = await self.services.store.get_site(self.conv.site_key) if self.conv.site_key else None
-        verified = False
+        signed: list[str] = []  # the attributes the host site's HMAC covers
+        shown = {"user_id": frame.user_id, "email": frame.email, "name": frame.name}
         if site and frame.user_hash:  # the current secret, or the previous one in its grace period
+            canonical = "\n".join([frame.user_id, frame.email or "", frame.name or ""])  # no field holds a newline
             for secret in site.identity_secrets(datetime.now(timezone.utc)):
-                expected = hmac.new(secret.encode(), frame.user_id.encode(), hashlib.sha256).hexdigest()
-                verified = verified or hmac.compare_digest(expected, frame.user_hash)
-        if site and site.enforce_identity and not verified:
+                full = hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+                legacy = hmac.new(secret.encode(), frame.user_id.encode(), hashlib.sha256).hexdigest()
+                if hmac.compare_digest(full, frame.user_hash):
+                    signed = [k for k, v in shown.items() if v]
+                elif hmac.compare_digest(legacy, frame.user_hash) and not signed:
+                    signed = ["user_id"]  # the older hash over user_id alone: name and email stay claims
+        if site and site.enforce_identity and "user_id" not in signed:
             raise ev.FrameError("identity_rejected", "the identity hash is missing or wrong")
-        await self.desk.identify(self.conv.id, {"user_id": frame.user_id, "name": frame.name, "email": frame.email,
-                                                "verified": verified})
+        verified = bool(signed) and all(k in signed for k, v in shown.items() if v)  # everything shown was signed
+        await self.desk.identify(self.conv.id, {**shown, "verified": verified, "verified_fields": signed})
         await self.send({"type": "identify", "verified": verified})
 
     async def reader(self) -> None:

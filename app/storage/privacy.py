@@ -59,7 +59,10 @@ class PrivacyQueries:
                     t.cases.c.conversation_id == conversation_id).order_by(t.cases.c.id))).all()
                 conversations.append({**_row(conv, skip=("token_hash",)),
                                       "events": [_row(e, skip=("id",)) for e in events],
-                                      "cases": [_row(c) for c in cases]})
+                                      "cases": [_row(c) for c in cases],
+                                      # how this conversation names the contact: signed by the host site, or only claimed
+                                      "email_verified": "email" in dict(conv.contact).get("verified_fields", []),
+                                      "user_id_verified": "user_id" in dict(conv.contact).get("verified_fields", [])})
         return {"contact": key, "exported_at": datetime.now(timezone.utc).isoformat(), "conversations": conversations}
 
     async def _delete_conversations(self, conn: AsyncConnection, ids: list[str]) -> dict[str, int]:
