@@ -171,6 +171,10 @@ class Settings(BaseSettings):
                            description="From address of the desk's email.")
     transcript_emails_per_hour: int = Field(default=3, ge=1, le=100,
                                             description="Transcript emails one conversation may send per hour.")
+    transcript_emails_per_ip_per_hour: int = Field(default=10, ge=1, description="Transcript emails one client address "
+                                                   "may send per hour, over all its conversations.")
+    transcript_emails_total_per_hour: int = Field(default=200, ge=1, description="Transcript emails the whole desk may "
+                                                  "send per hour (a cap on what an abuser can relay).")
 
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="Server log level.")
 

@@ -40,6 +40,8 @@ class CustomerLimits:
         self.ip_messages: RateLimitItem = RateLimitItemPerMinute(settings.ip_messages_per_minute)
         self.ip_conversations: RateLimitItem = RateLimitItemPerMinute(settings.conversations_per_minute)
         self.transcript_emails: RateLimitItem = RateLimitItemPerHour(settings.transcript_emails_per_hour)
+        self.ip_transcript_emails: RateLimitItem = RateLimitItemPerHour(settings.transcript_emails_per_ip_per_hour)
+        self.all_transcript_emails: RateLimitItem = RateLimitItemPerHour(settings.transcript_emails_total_per_hour)
 
     async def _hit(self, item: RateLimitItem, *keys: str) -> bool:
         try:
@@ -60,8 +62,15 @@ class CustomerLimits:
     async def hit_new_conversation(self, ip: str) -> bool:
         return await self._hit(self.ip_conversations, "conversation", "ip", ip)
 
-    async def hit_transcript_email(self, conversation_id: str) -> bool:
-        return await self._hit(self.transcript_emails, "transcript-email", "session", conversation_id)
+    async def hit_transcript_email(self, conversation_id: str, ip: str = "unknown") -> str | None:
+        """None when allowed, else the scope that refused it: `conversation`, `ip` or `desk`."""
+        if not await self._hit(self.transcript_emails, "transcript-email", "session", conversation_id):
+            return "conversation"
+        if not await self._hit(self.ip_transcript_emails, "transcript-email", "ip", ip):
+            return "ip"
+        if not await self._hit(self.all_transcript_emails, "transcript-email", "desk", "all"):
+            return "desk"
+        return None
 
 
 class FrameBudget:

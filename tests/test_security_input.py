@@ -264,3 +264,30 @@ async def test_verified_means_every_shown_attribute_was_signed(identity_server: 
     flags = {c["id"]: c["email_verified"] for c in export["conversations"]}
     assert flags == {results["signed_all"][1]: True, results["legacy_hash_claimed_email"][1]: False,
                      results["no_hash"][1]: False}
+
+
+# ----------------------------------------------------------------------------- #5 transcript email relay
+async def test_transcript_emails_are_limited_per_client_address_across_conversations(
+        demo_template: Path, tmp_path: Path) -> None:
+    from aiosmtpd.controller import Controller
+
+    from tests.harness import Inbox, free_port
+
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    server = LiveServer(copy_data(demo_template, tmp_path / "data"), PARLEY_SMTP_URL=f"smtp://127.0.0.1:{smtp.port}",
+                        PARLEY_TRANSCRIPT_EMAILS_PER_IP_PER_HOUR="2").start()
+    try:
+        codes = []
+        for i in range(3):  # a new conversation each time: the per-conversation cap alone never bites
+            client, session = await customer(server)
+            await say(client, "hello")
+            await client.close()
+            r = httpx.post(f"{server.base_url}/api/chat/transcript/email", timeout=30,
+                           json={"token": session["token"], "email": f"target{i}@example.com"})
+            codes.append(r.status_code)
+        assert codes == [202, 202, 429] and len(inbox.messages) == 2
+    finally:
+        server.stop()
+        smtp.stop()

@@ -344,8 +344,13 @@ async def email_transcript(body: TranscriptEmail, request: Request, desk: DeskDe
     settings = desk.settings
     if not settings.smtp_url:
         raise HTTPException(503, "email is not set up on this desk; download the transcript instead")
-    if not await request.app.state.limits.hit_transcript_email(conv.id):
-        raise HTTPException(429, f"at most {settings.transcript_emails_per_hour} transcript emails an hour")
+    refused = await request.app.state.limits.hit_transcript_email(
+        conv.id, request.client.host if request.client else "unknown")
+    if refused:
+        limit = {"conversation": settings.transcript_emails_per_hour, "ip": settings.transcript_emails_per_ip_per_hour,
+                 "desk": settings.transcript_emails_total_per_hour}[refused]
+        raise HTTPException(429, f"at most {limit} transcript emails an hour"
+                                 + {"conversation": "", "ip": " from one address", "desk": " from this desk"}[refused])
     events = await desk.transcript(conv.id)
     message = compose(settings.mail_from, body.email, "Your conversation transcript", transcript_text(conv.id, events))
     try:
