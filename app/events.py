@@ -7,6 +7,7 @@ from stored events by `event_frame`, so what a client sees is always what is sto
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, Union
 
@@ -211,11 +212,19 @@ def read_frame(parse: Callable[[str], Any], raw: str | None) -> tuple[Any, Frame
         return None, exc
 
 
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"))  # zero-width, soft hyphen
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embeddings, overrides, isolates
+
+
 def check_text(text: str, limit: int) -> str:
-    """Message text rules shared by every sender: not blank, not too long, no NUL bytes."""
+    """Message text rules shared by every sender: not blank (zero-width characters alone count as
+    blank), not too long, no NUL bytes, no bidirectional override or isolate characters (they make
+    a line read differently from what it says, in the console and in every transcript)."""
     cleaned = text.replace("\x00", "").strip()
-    if not cleaned:
+    if not cleaned.translate(_INVISIBLE).strip():
         raise FrameError("empty_text", "text must not be empty")
+    if _BIDI_CONTROLS.search(cleaned):
+        raise FrameError("invalid_text", "text must not contain bidirectional override characters")
     if len(cleaned) > limit:
         raise FrameError("text_too_long", f"text is longer than {limit} characters")
     return cleaned
