@@ -46,13 +46,26 @@ async def chat(server: LiveServer, question: str) -> tuple[dict[str, Any], str]:
         await client.ws.close()
 
 
-async def test_the_customer_gets_the_transcript_by_email(mail_server: LiveServer, inbox: tuple[Inbox, int]) -> None:
+async def test_the_customer_gets_the_transcript_by_email_once_the_address_is_proven(
+        mail_server: LiveServer, inbox: tuple[Inbox, int]) -> None:
     session, answer = await chat(mail_server, "how do I reset my password")
     assert session["email_transcript"] is True  # the widget offers it only when the desk can send
     async with httpx.AsyncClient(base_url=mail_server.base_url, timeout=30) as http:
         r = await http.post("/api/chat/transcript/email", json={"token": session["token"], "email": "ann@example.com"})
         assert r.status_code == 202, r.text
-        assert r.json() == {"sent": True, "email": "ann@example.com"}
+        assert r.json() == {"sent": False, "confirmation_sent": True, "email": "ann@example.com"}
+        # first a fixed confirmation email: none of the conversation's words reach an unproven address
+        recipients, confirm = inbox[0].messages[-1]
+        assert recipients == ["ann@example.com"] and confirm["Subject"] == "Confirm your email to receive your transcript"
+        text = confirm.get_content().replace("\r\n", "\n")
+        assert "reset my password" not in text and answer.splitlines()[0] not in text
+        link = next(line for line in text.splitlines() if "/api/chat/transcript/confirm?" in line)
+        sent_before = len(inbox[0].messages)
+        forged = await http.get(link.split("k=")[0] + "k=" + "x" * 32)
+        assert forged.status_code == 403 and len(inbox[0].messages) == sent_before  # a guessed code sends nothing
+        followed = await http.get(link)
+        assert followed.status_code == 200 and "on its way" in followed.text
+        assert (await http.get(link)).status_code == 403  # the code is spent
         download = (await http.get("/api/chat/transcript", params={"token": session["token"]})).text
     recipients, message = inbox[0].messages[-1]
     assert recipients == ["ann@example.com"]

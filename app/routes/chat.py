@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import hashlib
+import hmac
 import json
 import logging
+import secrets
+import time
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, WebSocket
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
@@ -351,12 +354,74 @@ async def email_transcript(body: TranscriptEmail, request: Request, desk: DeskDe
                  "desk": settings.transcript_emails_total_per_hour}[refused]
         raise HTTPException(429, f"at most {limit} transcript emails an hour"
                                  + {"conversation": "", "ip": " from one address", "desk": " from this desk"}[refused])
-    events = await desk.transcript(conv.id)
-    message = compose(settings.mail_from, body.email, "Your conversation transcript", transcript_text(conv.id, events))
+    if _verified_email(conv.contact) == body.email.lower():
+        await _send_transcript(desk, conv.id, body.email)
+        return {"sent": True, "email": body.email}
+    # Any other address must prove it is the customer's: it gets a fixed confirmation email (no
+    # text of the conversation's) with a one-time link, and the transcript only when it is followed.
+    # So the endpoint cannot relay anyone's words to an address of their choice.
+    nonce = secrets.token_urlsafe(24)  # a one-time code, sent only to the address to be proven
+    expires = int(time.time()) + CONFIRM_SECONDS
+    pending = {"email": body.email.lower(), "code": hashlib.sha256(nonce.encode()).hexdigest(), "expires": expires}
+    await desk.store.update_conversation(conv.id, bot_state=dict(conv.bot_state, transcript_confirm=pending))
+    link = (settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")) + "/api/chat/transcript/confirm?" + \
+        urlencode({"c": conv.id, "k": nonce})
+    text = ("Someone asked for the transcript of a support conversation to be sent to this address.\n\n"
+            f"To receive it, open this link within 24 hours:\n{link}\n\n"
+            "If that was not you, ignore this email: nothing will be sent.\n")
     try:
-        await asyncio.to_thread(send_mail, settings.smtp_url, message)
+        await asyncio.to_thread(send_mail, settings.smtp_url, compose(
+            settings.mail_from, body.email, "Confirm your email to receive your transcript", text))
+    except MailError as exc:
+        log.warning("transcript confirmation email failed: %s", exc)
+        raise HTTPException(502, "the mail server did not take the email; try again later") from None
+    return {"sent": False, "confirmation_sent": True, "email": body.email}
+
+
+CONFIRM_SECONDS = 24 * 3600
+
+
+def _verified_email(contact: dict[str, Any]) -> str | None:
+    """The email the site signed for this customer (identity verification), if any."""
+    if contact.get("verified") and "email" in (contact.get("verified_fields") or []) and contact.get("email"):
+        return str(contact["email"]).lower()
+    return None
+
+
+async def _send_transcript(desk: Any, conversation_id: str, email: str) -> None:
+    events = await desk.transcript(conversation_id)
+    message = compose(desk.settings.mail_from, email, "Your conversation transcript",
+                      transcript_text(conversation_id, events))
+    try:
+        await asyncio.to_thread(send_mail, desk.settings.smtp_url, message)
     except MailError as exc:
         log.warning("transcript email failed: %s", exc)
         raise HTTPException(502, "the mail server did not take the email; try again later") from None
-    log.info("transcript emailed", extra={"conversation_id": conv.id})
-    return {"sent": True, "email": body.email}
+    log.info("transcript emailed", extra={"conversation_id": conversation_id})
+
+
+@router.get("/api/chat/transcript/confirm", tags=["chat"], response_class=HTMLResponse,
+            responses={403: {}, 404: {}, 429: {}, 502: {}, 503: {}})
+async def confirm_transcript_email(request: Request, desk: DeskDep, c: str = Query(min_length=1, max_length=64),
+                                   k: str = Query(min_length=16, max_length=64)) -> HTMLResponse:
+    """The link in the confirmation email: the address is the customer's, so the transcript goes
+    (once: the code is spent)."""
+    if not desk.settings.smtp_url:
+        raise HTTPException(503, "email is not set up on this desk")
+    conv = await desk.store.get_conversation(c)
+    pending = (conv.bot_state.get("transcript_confirm") if conv is not None else None) or {}
+    if (conv is None or not pending or pending.get("expires", 0) < time.time()
+            or not hmac.compare_digest(str(pending.get("code")), hashlib.sha256(k.encode()).hexdigest())):
+        raise HTTPException(403, "this link is not valid or has expired")
+    refused = await request.app.state.limits.hit_transcript_email(
+        conv.id, request.client.host if request.client else "unknown")
+    if refused:
+        raise HTTPException(429, "too many transcript emails; try again later")
+    state = dict(conv.bot_state)
+    state.pop("transcript_confirm", None)
+    await desk.store.update_conversation(conv.id, bot_state=state)
+    e = str(pending["email"])
+    await _send_transcript(desk, conv.id, e)
+    return HTMLResponse("<!doctype html><meta charset=utf-8><title>Transcript sent</title>"
+                        "<p>Your transcript is on its way. You can close this page.</p>",
+                        headers={"Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff"})

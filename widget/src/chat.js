@@ -634,8 +634,11 @@
         method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ token: S.token, email: email })
       }).then(function (r) {
-        say(r.ok, r.ok ? t('email_sent', { email: email }) : t('email_failed'));
-      }, function () { say(false, t('email_failed')); });
+        if (!r.ok) return say(false, t('email_failed'));
+        return r.json().then(function (j) {
+          say(true, t(j && j.confirmation_sent ? 'email_confirm' : 'email_sent', { email: email }));
+        });
+      }).catch(function () { say(false, t('email_failed')); });
     });
     return f;
   }
