@@ -27,6 +27,7 @@ from app.ratelimit import FrameBudget, spend_frame
 from app.sites import origin_matches
 from app.storage.records import Conversation, Event
 from app.storage.tables import INT_MAX
+from app.validation import Line
 from handoff.audience import customer_may_see
 
 log = logging.getLogger("parley.chat")
@@ -402,17 +403,17 @@ async def _send_transcript(desk: Any, conversation_id: str, email: str) -> None:
 
 @router.get("/api/chat/transcript/confirm", tags=["chat"], response_class=HTMLResponse,
             responses={403: {}, 404: {}, 429: {}, 502: {}, 503: {}})
-async def confirm_transcript_email(request: Request, desk: DeskDep, c: str = Query(min_length=1, max_length=64),
-                                   k: str = Query(min_length=16, max_length=64)) -> HTMLResponse:
+async def confirm_transcript_email(request: Request, desk: DeskDep, c: Line = Query(min_length=1, max_length=64),
+                                   k: Line = Query(min_length=16, max_length=64)) -> HTMLResponse:
     """The link in the confirmation email: the address is the customer's, so the transcript goes
     (once: the code is spent)."""
-    if not desk.settings.smtp_url:
-        raise HTTPException(503, "email is not set up on this desk")
     conv = await desk.store.get_conversation(c)
     pending = (conv.bot_state.get("transcript_confirm") if conv is not None else None) or {}
     if (conv is None or not pending or pending.get("expires", 0) < time.time()
             or not hmac.compare_digest(str(pending.get("code")), hashlib.sha256(k.encode()).hexdigest())):
         raise HTTPException(403, "this link is not valid or has expired")
+    if not desk.settings.smtp_url:
+        raise HTTPException(503, "email is not set up on this desk")
     refused = await request.app.state.limits.hit_transcript_email(
         conv.id, request.client.host if request.client else "unknown")
     if refused:

@@ -357,7 +357,7 @@ def read_upload(fmt: str, filename: str, data: bytes, mapping: dict[str, str] | 
 @router.get("/api/articles", response_model=list[ArticleOut])
 async def list_articles(user: CurrentEditor, store: StoreDep, status: Status | None = None,
                         category: str | None = None, tag: str | None = None,
-                        q: str | None = Query(default=None, description="words in the title or body")) -> list[ArticleOut]:
+                        q: Line | None = Query(default=None, description="words in the title or body")) -> list[ArticleOut]:
     """Articles of every status (editors only: drafts are never public)."""
     articles = await store.list_articles(status=status)
     if category:

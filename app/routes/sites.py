@@ -15,6 +15,7 @@ from app.auth import user_for_token
 from app.deps import CurrentAdmin, SettingsDep, StoreDep, bearer_token
 from app.storage.records import AuditEntry, Site, User
 from app.storage.sites import Audit
+from app.validation import Line
 
 router = APIRouter(tags=["sites"])
 UI_DIR = Path(__file__).resolve().parents[1] / "ui" / "admin"
@@ -168,7 +169,7 @@ async def rotate_secret(key: str, body: SecretRotate, request: Request, admin: C
 
 @router.get("/api/admin/audit", response_model=list[AuditPublic])
 async def list_audit(admin: CurrentAdmin, store: StoreDep, limit: int = Query(default=200, ge=1, le=1000),
-                     target: str | None = Query(default=None, max_length=120)) -> list[AuditPublic]:
+                     target: Line | None = Query(default=None, max_length=120)) -> list[AuditPublic]:
     """Admin actions, newest first: who did what to which site, and when."""
     return [AuditPublic.of(e) for e in await store.list_audit(limit, target)]
 
