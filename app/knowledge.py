@@ -47,6 +47,7 @@ class KnowledgeRuntime:
         self.kb = KnowledgeBase(embedder, chunk_words=chunk_words, aggregate_k=aggregate_k, classifier_c=classifier_c,
                                 lexical_weight=lexical_weight)
         self._calibrating: asyncio.Task[None] | None = None
+        self._was_ready = False
         self._calibrate_again = False
         self._training: asyncio.Task[None] | None = None
         self._train_again = False
@@ -144,8 +145,13 @@ class KnowledgeRuntime:
 
     @property
     def ready(self) -> bool:
-        """Loaded, and deciding as it will once background work (classifier, calibration) settles."""
-        return self.loaded and self.kb.decides_as_later()
+        """At start-up: loaded, and deciding as it will once background work (classifier,
+        calibration) settles. Once ready it stays ready: a publish retrains and recalibrates in the
+        background while the previous classifier and thresholds decide, and taking every process
+        out of a load balancer's rotation on each publish would be an outage."""
+        if not self._was_ready and self.loaded and self.kb.decides_as_later():
+            self._was_ready = True
+        return self._was_ready
 
     # ----------------------------------------------------------------- calibration
     def recalibrate(self) -> None:

@@ -681,10 +681,18 @@ def test_a_resolved_chat_emails_the_transcript(browser: Any, fresh_server: Any) 
         form.get_by_text("Please enter a valid email address.").wait_for()
         form.get_by_label("Email").fill("jo@example.com")
         form.get_by_role("button", name="Email me the transcript").click()
-        form.get_by_text("Sent to jo@example.com. Check your inbox.").wait_for()
-        tab.shot("19-transcript-emailed")
+        form.get_by_text("We sent a link to jo@example.com: open it to receive the transcript.").wait_for()
+        tab.shot("19-transcript-confirmation-sent")
+        # an unproven address gets the confirmation only, none of the conversation's words
         assert [m["To"] for _, m in inbox.messages] == ["jo@example.com"]
-        assert "my parcel arrived damaged" in inbox.messages[0][1].get_content()
+        confirm = inbox.messages[0][1].get_content().replace("\r\n", "\n")
+        assert "my parcel arrived damaged" not in confirm
+        link = next(line for line in confirm.splitlines() if "/api/chat/transcript/confirm?" in line)
+        opened = context.new_page()
+        opened.goto(link)
+        opened.get_by_text("Your transcript is on its way").wait_for()
+        assert [m["To"] for _, m in inbox.messages] == ["jo@example.com", "jo@example.com"]
+        assert "my parcel arrived damaged" in inbox.messages[1][1].get_content()
     finally:
         context.close()
         smtp.stop()
@@ -1090,7 +1098,7 @@ def test_frame_ancestors_follow_the_sites_allowed_origins() -> None:
 
     class Store:
         async def get_site(self, key: str) -> Any:
-            return SimpleNamespace(allowed_origins=sites[key]) if key in sites else None
+            return SimpleNamespace(allowed_origins=sites[key], enabled=True) if key in sites else None
 
     app = FastAPI()
     app.include_router(widget.router)
