@@ -7,12 +7,11 @@ customer is shown. `sections_of` returns those sections' Markdown, in the same o
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from knowledge_base.sections import matching_texts, split_sections
+from knowledge_base.sections import matching_texts, plain_text, split_sections
 
-_HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
+__all__ = ["Entry", "article_entries", "plain_text", "sections_of"]
 
 
 @dataclass(frozen=True)
@@ -23,17 +22,6 @@ class Entry:
     kind: str
     text: str
     position: int
-
-
-def plain_text(markdown: str) -> str:
-    """Markdown to readable plain text: drop markup, keep words and line breaks."""
-    text = re.sub(r"```.*?```", " ", markdown, flags=re.DOTALL)
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = _HEADING.sub("", text)
-    text = re.sub(r"[*_`>]+", "", text)
-    text = re.sub(r"[ \t]+", " ", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def sections_of(body: str) -> list[str]:

@@ -80,14 +80,15 @@ def split_sections(body: str) -> list[Section]:
     return sections
 
 
-def plain(markdown: str) -> str:
-    """Markdown to the words a reader sees (for matching): no markup, links as their text."""
+def plain_text(markdown: str) -> str:
+    """Markdown to readable plain text: drop markup, keep words and line breaks (for matching)."""
     text = re.sub(r"```.*?```", " ", markdown, flags=re.DOTALL)
     text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"^#{1,6}\s+", "", text, flags=re.MULTILINE)
     text = re.sub(r"[*_`>]+", "", text)
-    return re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r"[ \t]+", " ", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def sentences(section: Section) -> list[str]:
@@ -112,7 +113,7 @@ def sentences(section: Section) -> list[str]:
             add(" ".join(paragraph))
             paragraph.clear()
 
-    for raw in plain("\n".join(body_lines)).split("\n"):
+    for raw in plain_text("\n".join(body_lines)).split("\n"):
         line = raw.strip()
         if not line or _TABLE_RULE.match(line):
             flush()
