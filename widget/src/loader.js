@@ -2,7 +2,7 @@
  * Paste once per page:
  *   <script src="https://HOST/widget.js" data-parley-key="KEY" async></script>
  * Optional: data-parley-color, data-parley-title, data-parley-greeting,
- *           data-parley-position (right|left), data-parley-lang (en|fr|...)
+ *           data-parley-position (right|left), data-parley-lang (en|fr|es|de|pt|it|nl)
  * API: Parley.open(), Parley.close(), Parley.toggle(),
  *      Parley.identify({user_id, name, email, user_hash})
  * Calls made before this file loads are replayed from the usual stub:
@@ -33,7 +33,8 @@
     es: ['Abrir el chat', 'Cerrar el chat', 'Chat', 'sin leer', 'Descartar'],
     de: ['Chat öffnen', 'Chat schließen', 'Chat', 'ungelesen', 'Schließen'],
     pt: ['Abrir o chat', 'Fechar o chat', 'Chat', 'não lidas', 'Dispensar'],
-    it: ['Apri la chat', 'Chiudi la chat', 'Chat', 'non letti', 'Ignora']
+    it: ['Apri la chat', 'Chiudi la chat', 'Chat', 'non letti', 'Ignora'],
+    nl: ['Chat openen', 'Chat sluiten', 'Chat', 'ongelezen', 'Sluiten']
   };
   var T = STR[lang] || STR.en;
 
