@@ -175,13 +175,22 @@ async def history(user: CurrentAgent, store: StoreDep,
                   reason: Literal[REASONS] | None = None,  # type: ignore[valid-type]
                   agent_id: int | None = Query(default=None, ge=1, le=INT_MAX),
                   date_from: date | None = None, date_to: date | None = None,
-                  limit: int = Query(default=100, ge=1, le=500)) -> list[HistoryRow]:
+                  limit: int = Query(default=100, ge=1, le=500),
+                  rating: int | None = Query(default=None, ge=1, le=5, description="CSAT exactly this (1-5)"),
+                  rating_max: int | None = Query(default=None, ge=1, le=5, description="CSAT at most this"),
+                  frustrated: bool = Query(default=False, description="escalated because the customer was frustrated"),
+                  repeated_failure: bool = Query(default=False, description="escalated after two failed answers"),
+                  recontact_days: int | None = Query(default=None, ge=1, le=90,
+                                                     description="resolved, and the customer came back within N days")
+                  ) -> list[HistoryRow]:
     """Cases newest first. `q` searches every message and note and the customer's identity;
-    dates are inclusive days (UTC)."""
+    dates are inclusive days (UTC). `frustrated` and `repeated_failure` together mean either reason."""
     since = datetime.combine(date_from, time.min, timezone.utc) if date_from else None
     until = datetime.combine(date_to + timedelta(days=1), time.min, timezone.utc) if date_to else None
+    reasons = tuple(r for r, on in (("frustration", frustrated), ("repeated_failure", repeated_failure)) if on)
     rows = await store.search_cases(text=(q or "").strip() or None, status=status_, reason=reason, agent_id=agent_id,
-                                    since=since, until=until, limit=limit)
+                                    since=since, until=until, limit=limit, rating=rating, rating_max=rating_max,
+                                    reasons=reasons, recontact_days=recontact_days)
     return [HistoryRow(id=r.case_id, conversation_id=r.conversation_id, status=r.status, reason=r.reason,
                        agent_id=r.agent_id, agent_name=r.agent_name, queued_at=r.queued_at, resolved_at=r.resolved_at,
                        rating=r.rating, customer=_customer_label(r.contact), last_message=r.last_message)

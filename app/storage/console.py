@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.storage import tables as t
+from app.storage.quality import came_back_clause
 
 
 def _tz(value: datetime | None) -> datetime | None:
@@ -104,8 +105,12 @@ class ConsoleQueries:
     # ------------------------------------------------------------------ history
     async def search_cases(self, text: str | None = None, status: str | None = None, reason: str | None = None,
                            agent_id: int | None = None, since: datetime | None = None,
-                           until: datetime | None = None, limit: int = 100) -> list[CaseRow]:
-        """Cases newest first, filtered; `text` matches any message or note of the conversation or the contact."""
+                           until: datetime | None = None, limit: int = 100, rating: int | None = None,
+                           rating_max: int | None = None, reasons: tuple[str, ...] = (),
+                           recontact_days: int | None = None) -> list[CaseRow]:
+        """Cases newest first, filtered; `text` matches any message or note of the conversation or the contact.
+        `rating` is exact, `rating_max` at most; `reasons` any of these escalation reasons; `recontact_days`:
+        resolved cases whose customer came back within that many days (app.storage.quality)."""
         c, conv, ev, u = t.cases, t.conversations, t.events, t.users
         query = sa.select(c, conv.c.contact, u.c.name.label("agent_name")).join(
             conv, conv.c.id == c.c.conversation_id).outerjoin(u, u.c.id == c.c.agent_id)
@@ -115,6 +120,14 @@ class ConsoleQueries:
             query = query.where(c.c.reason == reason)
         if agent_id is not None:
             query = query.where(c.c.agent_id == agent_id)
+        if rating is not None:
+            query = query.where(c.c.rating == rating)
+        if rating_max is not None:
+            query = query.where(c.c.rating <= rating_max)
+        if reasons:
+            query = query.where(c.c.reason.in_(reasons))
+        if recontact_days is not None:
+            query = query.where(came_back_clause(c, conv, recontact_days, self.engine.dialect.name))
         if since is not None:
             query = query.where(c.c.queued_at >= since)
         if until is not None:

@@ -23,6 +23,7 @@ from app.storage import tables as t
 from app.storage.editor import EditorQueries
 from app.storage.console import ConsoleQueries
 from app.storage.privacy import PrivacyQueries
+from app.storage.quality import QualityQueries
 from app.storage.sites import SiteQueries
 from app.storage.records import (
     Article, ArticleVersion, Case, Conversation, Event, QueueItem, Site, Transition, User,
@@ -108,7 +109,7 @@ def _case(row: Any) -> Case:
                 _tz(row.resolved_at), row.rating, row.rating_comment, row.contact_email)
 
 
-class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries, SiteQueries):
+class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries, QualityQueries, SiteQueries):
     """The Store protocol (app.storage.base.Store) over SQLAlchemy Core."""
 
     def __init__(self, engine: AsyncEngine) -> None:

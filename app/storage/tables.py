@@ -102,7 +102,7 @@ conversations = sa.Table(
     sa.Column("last_seq", sa.Integer, nullable=False),
     sa.Column("bot_state", sa.JSON, nullable=False),
     sa.Column("current_case_id", sa.Integer),
-    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_at", TS, nullable=False, index=True),
     sa.Column("updated_at", TS, nullable=False),
 )
 
@@ -132,13 +132,25 @@ cases = sa.Table(
     sa.Column("agent_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
     sa.Column("packet", sa.JSON, nullable=False),
     sa.Column("created_at", TS, nullable=False),
-    sa.Column("queued_at", TS, nullable=False),
+    sa.Column("queued_at", TS, nullable=False, index=True),
     sa.Column("assigned_at", TS),
     sa.Column("first_reply_at", TS),
-    sa.Column("resolved_at", TS),
+    sa.Column("resolved_at", TS, index=True),
     sa.Column("rating", sa.Integer),
     sa.Column("rating_comment", sa.Text),
     sa.Column("contact_email", sa.String(254)),
+)
+
+desk_suggestions = sa.Table(  # an editor's decision on a question the desk suggested as an article's example
+    "desk_suggestions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("article_id", sa.String(128), nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("question_key", sa.String(500), nullable=False),  # lower-cased, spaces collapsed
+    sa.Column("status", sa.String(16), nullable=False),  # accepted | dismissed
+    sa.Column("decided_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("decided_at", TS, nullable=False),
+    sa.UniqueConstraint("article_id", "question_key", name="uq_desk_suggestions_article_question"),
 )
 
 presence = sa.Table(
