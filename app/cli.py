@@ -79,7 +79,7 @@ async def _with_runtime(fn: Any) -> Any:
     from app.knowledge import KnowledgeRuntime
     from app.storage.migrations import upgrade_database
     from app.storage.sql import SqlStore
-    from knowledge_base.embedder import load_embedder
+    from knowledge_base.factory import load_embedder
 
     settings = _settings()
     await upgrade_database(settings.database_url)
@@ -287,61 +287,15 @@ def kb_tune(steps: int = typer.Option(250, min=1, help="Training steps (32 artic
                "new model at start-up); re-check the thresholds with `parley eval`.")
 
 
-@cli.command("eval")
-def eval_command(dataset: str = typer.Argument(..., help="doc2dial (the primary benchmark), clinc150, banking77 or helpdesk"),
-                 limit: Optional[int] = typer.Option(None, help="Score only N queries per split (a quick check)."),
-                 baselines: bool = typer.Option(True, help="Also run TF-IDF+LR and MiniLM 1-NN."),
-                 tune_steps: int = typer.Option(0, help="First fine-tune the model on the train split only "
-                                                "(`parley kb tune`'s function); 0 = the configured model."),
-                 backend: Optional[str] = typer.Option(None, help="torch, onnx-int8 or onnx; default "
-                                                       "PARLEY_EMBEDDING_BACKEND.")) -> None:
-    """Answer-quality benchmark on public data, with the production decision path."""
-    import json
-    import tempfile
+@cli.command("eval", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             add_help_option=False)
+def eval_command(ctx: typer.Context) -> None:
+    """Answer-quality benchmarks on public data (doc2dial, clinc150, banking77, helpdesk): `parley eval --help`.
 
-    from bench import answer_quality as aq
-    from bot import BotConfig
-    from knowledge_base.embedder import load_embedder
+    The benchmarks live in bench/ and run as their own program (`python -m bench`): the product never imports them."""
+    import subprocess
 
-    settings = _settings()
-    if dataset not in ("doc2dial", "clinc150", "banking77", "helpdesk"):
-        raise typer.BadParameter("dataset must be one of doc2dial, clinc150, banking77, helpdesk")
-    backend = backend or settings.embedding_backend
-    if backend not in ("torch", "onnx-int8", "onnx"):
-        raise typer.BadParameter("backend must be one of torch, onnx-int8, onnx")
-    model, tuning = settings.embedding_model, None
-    if tune_steps:
-        from dataclasses import asdict
-
-        from knowledge_base.tuning import tune_model
-
-        if dataset == "doc2dial":
-            raise typer.BadParameter("doc2dial has no example questions to tune on; run it without --tune-steps")
-        train = {"clinc150": lambda: aq.load_clinc()["train"], "banking77": lambda: aq.load_banking77()["train"],
-                 "helpdesk": lambda: [(t, n) for n, ts in aq.load_helpdesk().items()
-                                      if n not in ("human_handoff", "out_of_scope") for t in ts]}[dataset]()
-        out = Path(tempfile.mkdtemp(prefix=f"parley-tuned-{dataset}-"))
-        tuning = asdict(tune_model(model, aq.train_groups(train), out, steps=tune_steps,
-                                   threads=settings.embedding_threads))
-        typer.echo(f"tuned on the {dataset} train split: {tuning}", err=True)
-        model = str(out)
-    embedder = load_embedder(model, settings.embedding_threads, backend, settings.onnx_cache_dir)
-    base = BotConfig(answer_threshold=settings.answer_threshold, clarify_margin=settings.clarify_margin,
-                     out_of_scope_threshold=settings.out_of_scope_threshold, max_failures=settings.max_failures)
-    from bench.doc2dial import eval_doc2dial
-
-    runs = {"doc2dial": lambda: eval_doc2dial(embedder, limit, baselines),
-            "clinc150": lambda: aq.eval_clinc(embedder, base, limit, baselines),
-            # with a model tuned on all of train, a 10-shot figure would not be 10-shot: not run
-            "banking77": lambda: aq.eval_banking77(embedder, base, limit, baselines=baselines,
-                                                   aggregate_k=settings.aggregate_k, classifier_c=settings.classifier_c,
-                                                   seeds=() if tune_steps else (0, 1, 2, 3, 4)),
-            "helpdesk": lambda: aq.eval_helpdesk(embedder, base, settings.aggregate_k, settings.classifier_c)}
-    report = runs[dataset]()
-    report["model"] = {"base": settings.embedding_model, "tuned": tuning, "backend": backend}
-    path = aq.save(report)
-    typer.echo(json.dumps({k: v for k, v in report.items() if k != "dataset"}, indent=2))
-    typer.echo(f"saved {path}")
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "bench", *ctx.args]))
 
 
 async def _with_store(fn: Any) -> Any:

@@ -20,7 +20,8 @@ from app.realtime.base import Broker
 from app.realtime.memory import MemoryBroker
 from app.storage.migrations import upgrade_database
 from app.storage.sql import SqlStore
-from knowledge_base.embedder import Embedder, load_embedder
+from knowledge_base.embedder import Embedder
+from knowledge_base.factory import load_embedder
 
 log = logging.getLogger("parley")
 OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "sites", "analytics", "privacy")

@@ -27,7 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.harness import Client, LiveServer, free_port, is_type, run_cli, server_env  # noqa: E402
+from bench.harness import Client, LiveServer, free_port, is_type, run_cli, server_env  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 NOUNS = ["kettle", "sofa", "rug", "lamp", "blender", "mattress", "bookcase", "kayak", "tent", "bicycle", "drill",

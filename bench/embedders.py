@@ -27,7 +27,8 @@ def measure(backend: str, cache_dir: Path, threads: int, queries: int, batch: in
     import numpy as np
 
     from bench.answer_quality import load_clinc, percentiles
-    from knowledge_base.embedder import PACKAGED_MODEL, load_embedder
+    from knowledge_base.embedder import PACKAGED_MODEL
+    from knowledge_base.factory import load_embedder
 
     t0 = time.perf_counter()
     embedder = load_embedder(PACKAGED_MODEL, threads, backend, cache_dir)  # imports torch or onnxruntime too

@@ -32,7 +32,7 @@ import websockets
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.harness import LiveServer, run_cli, server_env  # noqa: E402
+from bench.harness import LiveServer, run_cli, server_env  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 QUESTIONS = [
@@ -268,7 +268,7 @@ async def run_notify(a: LiveServer, b: LiveServer, rounds: int) -> dict[str, Any
 
 
 def cmd_notify(args: argparse.Namespace) -> dict[str, Any]:
-    from tests.own_services import OwnPostgres, OwnRedis
+    from bench.services import OwnPostgres, OwnRedis
 
     with ExitStack() as stack:
         pg, redis = OwnPostgres().init(), OwnRedis()

@@ -14,7 +14,7 @@ import json
 from app.config import Settings
 from bench import answer_quality as aq
 from bot import BotConfig
-from knowledge_base.embedder import load_embedder
+from knowledge_base.factory import load_embedder
 
 
 def main() -> None:

@@ -79,28 +79,3 @@ class HashingEmbedder:
             if norm:
                 out[row] /= norm
         return out
-
-
-BACKENDS = ("torch", "onnx-int8", "onnx")
-
-
-def load_embedder(model: str, threads: int = 1, backend: str = "torch", cache_dir: Path | None = None) -> Embedder:
-    """`backend`: torch (sentence-transformers as is), onnx-int8 or onnx (ONNX Runtime, the export
-    cached in `cache_dir`; see knowledge_base/onnx_embedder.py)."""
-    if model == "hashing":
-        return HashingEmbedder()
-    from knowledge_base.batching import BatchingEmbedder
-
-    inner: Embedder
-    if backend == "torch":
-        inner = SentenceTransformerEmbedder(model, threads=threads)
-    elif backend in ("onnx-int8", "onnx"):
-        from knowledge_base.onnx_embedder import OnnxEmbedder
-
-        if cache_dir is None:
-            raise ValueError(f"the {backend} backend needs a cache_dir for the exported model")
-        inner = OnnxEmbedder(model, cache_dir=cache_dir, quantize=backend == "onnx-int8", threads=threads)
-    else:
-        raise ValueError(f"unknown embedding backend {backend!r}; one of {', '.join(BACKENDS)}")
-    # concurrent bot decisions share one model call (see knowledge_base/batching.py)
-    return BatchingEmbedder(inner)

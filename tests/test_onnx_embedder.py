@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from knowledge_base.batching import BatchingEmbedder
-from knowledge_base.embedder import PACKAGED_MODEL, SentenceTransformerEmbedder, load_embedder
+from knowledge_base.embedder import PACKAGED_MODEL, SentenceTransformerEmbedder
+from knowledge_base.factory import load_embedder
 from knowledge_base.onnx_embedder import OnnxEmbedder, cache_key, model_dir
 from knowledge_base.tuning import tune_model
 

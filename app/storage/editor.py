@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from app.storage import tables as t
+from app.storage.mappers import _case, _conversation, _event, _tz
 from app.storage.records import Case, Conversation, Event
 
 if TYPE_CHECKING:
@@ -31,8 +32,6 @@ class EditorQueries:
     engine: "AsyncEngine"
 
     async def activity(self, since: datetime, until: datetime) -> Activity:
-        from app.storage.sql import _case, _conversation, _event
-
         conv_q = sa.select(t.conversations).where(
             t.conversations.c.created_at >= since, t.conversations.c.created_at < until).order_by(t.conversations.c.created_at)
         async with self.engine.connect() as conn:
@@ -51,8 +50,6 @@ class EditorQueries:
 
     async def contacts_since(self, since: datetime) -> list[tuple[str, datetime, dict[str, Any]]]:
         """(conversation id, created_at, contact) of every conversation since `since`, oldest first."""
-        from app.storage.sql import _tz
-
         async with self.engine.connect() as conn:
             rows = (await conn.execute(sa.select(t.conversations.c.id, t.conversations.c.created_at,
                                                  t.conversations.c.contact).where(

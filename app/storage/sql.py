@@ -25,6 +25,7 @@ from app.storage.console import ConsoleQueries
 from app.storage.privacy import PrivacyQueries
 from app.storage.quality import QualityQueries
 from app.storage.sites import SiteQueries
+from app.storage.mappers import _article, _case, _conversation, _event, _tz, _user  # noqa: F401
 from app.storage.records import (
     Article, ArticleVersion, Case, Conversation, Event, QueueItem, Site, Transition, User,
 )
@@ -49,12 +50,6 @@ class Conflict(Exception):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _tz(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -82,31 +77,6 @@ def session_ends_on(changes: dict[str, Any], old_role: str) -> bool:
     """A change of password, role or activity ends the user's sessions: whoever held one must log in again."""
     return ("password_hash" in changes or changes.get("active") is False
             or ("role" in changes and changes["role"] != old_role))
-
-
-def _user(row: Any) -> User:
-    return User(row.id, row.email, row.name, row.role, bool(row.active), row.capacity, _tz(row.created_at))  # type: ignore[arg-type]
-
-
-def _article(row: Any) -> Article:
-    return Article(row.id, row.title, row.category, row.body, list(row.questions), list(row.tags), row.status,
-                   row.version, _tz(row.created_at), _tz(row.updated_at), row.updated_by)  # type: ignore[arg-type]
-
-
-def _conversation(row: Any) -> Conversation:
-    return Conversation(row.id, row.status, row.lang, row.site_key, dict(row.contact), row.last_seq,
-                        dict(row.bot_state), row.current_case_id, _tz(row.created_at), _tz(row.updated_at))  # type: ignore[arg-type]
-
-
-def _event(row: Any) -> Event:
-    return Event(row.conversation_id, row.seq, row.kind, row.sender, row.visibility, row.text, dict(row.data),
-                 row.client_msg_id, _tz(row.created_at))  # type: ignore[arg-type]
-
-
-def _case(row: Any) -> Case:
-    return Case(row.id, row.conversation_id, row.status, row.reason, row.agent_id, dict(row.packet),
-                _tz(row.created_at), _tz(row.queued_at), _tz(row.assigned_at), _tz(row.first_reply_at),  # type: ignore[arg-type]
-                _tz(row.resolved_at), row.rating, row.rating_comment, row.contact_email)
 
 
 class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries, QualityQueries, SiteQueries):
