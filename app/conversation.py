@@ -19,6 +19,7 @@ from typing import Any
 
 from app.config import Settings
 from app.metrics import Metrics
+from app.packet import build_packet
 from app.realtime.base import Broker
 from app.storage.records import Case, Conversation, Event, Transition, User
 from app.storage.sql import Conflict, NotFound, SqlStore
@@ -197,7 +198,10 @@ class Desk:
         decision = await self._decide(conv, text, context, article_id)
         self._count(decision, (time.perf_counter() - started) * 1000)
         if decision.action == "escalate":
-            transition = await self._escalate(conv, decision.reason or "low_confidence", decision)
+            try:
+                transition = await self._escalate(conv, decision.reason or "low_confidence", decision)
+            except DeskError:
+                return []  # an agent joined meanwhile (app/takeover.py): the bot stands aside
             return [transition.event]
         data: dict[str, Any] = {"action": decision.action, "confidence": round(decision.confidence, 4),
                                 "decision": decision.record(), "suggestions": []}
@@ -223,8 +227,12 @@ class Desk:
             return dict(new_state, offered=[*list(state.get("offered", []))[-9:], offer])
 
         # the reply and the bot's memory are saved together; the memory names the reply's own seq
-        event, _ = await self.store.append_event(conv.id, "message", "bot", decision.text, data=data,
-                                                 bot_state=with_offer if article is not None else new_state)
+        try:  # only while the bot still owns the chat: an agent may have joined meanwhile, on any process
+            event, _ = await self.store.append_event(conv.id, "message", "bot", decision.text, data=data,
+                                                     bot_state=with_offer if article is not None else new_state,
+                                                     only_if_status=Owner.BOT.value)
+        except Conflict:
+            return []
         await self.publish(event)
         return [event]
 
@@ -253,15 +261,9 @@ class Desk:
     async def _escalate(self, conv: Conversation, reason: str, decision: Decision | None = None) -> Transition:
         online = len(await self.store.online_agents())
         events = await self.store.events_after(conv.id, 0)
-        customer_texts = [e.text for e in events if e.sender == "customer" and e.kind == "message"]
-        packet = {
-            "reason": reason,
-            "question": customer_texts[-1] if customer_texts else "",
-            "customer_messages": customer_texts[-10:],
-            "offered": conv.bot_state.get("offered", []),
-            "confidence": round(decision.confidence, 4) if decision else None,
-            "candidates": decision.record()["candidates"] if decision else [],
-        }
+        packet = build_packet(events, conv.bot_state, reason, triggered_by_message=decision is not None,
+                              confidence=decision.confidence if decision else None,
+                              candidates=decision.record()["candidates"] if decision else [])
 
         def render(position: int) -> tuple[str, dict[str, Any]]:
             wait = estimated_wait_seconds(position, online, self.settings.estimated_handle_seconds)

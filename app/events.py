@@ -145,15 +145,23 @@ class AgentPing(_AgentFrame):
     type: Literal["ping"]
 
 
+class Join(_AgentFrame):
+    """Take over a conversation the bot is handling (app/takeover.py)."""
+
+    type: Literal["join"]
+    conversation_id: ConversationId
+
+
 AgentFrame = Annotated[
-    Union[Claim, Open, AgentMessage, Note, Resolve, HandBack, Transfer, AgentTyping, Presence, AgentPing],
+    Union[Claim, Open, AgentMessage, Note, Resolve, HandBack, Transfer, AgentTyping, Presence, AgentPing, Join],
     Field(discriminator="type"),
 ]
 
 _customer_adapter: TypeAdapter[Any] = TypeAdapter(CustomerFrame)
 _agent_adapter: TypeAdapter[Any] = TypeAdapter(AgentFrame)
 CUSTOMER_TYPES = ("message", "request_human", "feedback", "resume", "typing", "ping", "rating", "contact", "identify")
-AGENT_TYPES = ("claim", "open", "message", "note", "resolve", "hand_back", "transfer", "typing", "presence", "ping")
+AGENT_TYPES = ("claim", "open", "message", "note", "resolve", "hand_back", "transfer", "typing", "presence", "ping",
+               "join")
 SERVER_TYPES = ("session", "message", "handoff", "queue", "typing", "error", "pong", "feedback", "hello",
                 "case", "event", "transcript", "ack", "rating", "contact")
 

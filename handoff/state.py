@@ -1,6 +1,7 @@
 """The ownership state machine of a conversation.
 
     bot --escalate--> queued --claim--> assigned --resolve--> resolved
+    bot --take_over (an agent joins)--> assigned
                         ^                  |  \\--hand_back--> bot
                         +---release--------+   \\--transfer--> assigned (another agent)
     resolved --customer writes--> bot;  queued --resolve--> resolved (closed as a ticket)
@@ -28,6 +29,7 @@ class Action(str, Enum):
     RESOLVE = "resolve"
     HAND_BACK = "hand_back"
     REOPEN = "reopen"  # the customer writes after resolution: the bot takes it again
+    TAKE_OVER = "take_over"  # an agent joins a conversation the bot is handling
 
 
 _TRANSITIONS: dict[tuple[Owner, Action], Owner] = {
@@ -40,6 +42,7 @@ _TRANSITIONS: dict[tuple[Owner, Action], Owner] = {
     (Owner.ASSIGNED, Action.RESOLVE): Owner.RESOLVED,
     (Owner.ASSIGNED, Action.HAND_BACK): Owner.BOT,
     (Owner.RESOLVED, Action.REOPEN): Owner.BOT,
+    (Owner.BOT, Action.TAKE_OVER): Owner.ASSIGNED,
 }
 
 

@@ -18,6 +18,7 @@ from app.deps import Services, send_text, websocket_token
 from app.ratelimit import FrameBudget, spend_frame
 from app.schemas import UserPublic
 from app.storage.records import Event, User
+from app.takeover import join
 
 log = logging.getLogger("parley.agent")
 router = APIRouter(tags=["agent"])
@@ -162,6 +163,10 @@ class AgentSession:
         if isinstance(frame, ev.Claim):
             transition = await self.desk.claim(frame.case_id, self.user)
             await self.open(transition.case.conversation_id, 0, frame.ref)
+            return {"case": case_summary(transition.case)}
+        if isinstance(frame, ev.Join):
+            transition = await join(self.desk, frame.conversation_id, self.user)
+            await self.open(frame.conversation_id, 0, frame.ref)
             return {"case": case_summary(transition.case)}
         if isinstance(frame, ev.Open):
             await self.open(frame.conversation_id, frame.last_seq, frame.ref)

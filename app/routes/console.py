@@ -21,6 +21,7 @@ from app.conversation import case_summary, transcript_entry
 from app.deps import CurrentAdmin, CurrentAgent, KnowledgeDep, StoreDep, bearer_token
 from app.schemas import RowId
 from app.storage.console import DuplicateShortcut
+from app.events import ConversationId
 from app.storage.records import Event
 from app.storage.tables import INT_MAX
 from app.validation import Line, Text
@@ -28,7 +29,7 @@ from app.validation import Line, Text
 router = APIRouter(tags=["console"])
 UI_DIR = Path(__file__).resolve().parents[1] / "ui" / "console"
 ASSETS = {"console.css", "console.js", "login.js"}
-REASONS = ("customer_request", "low_confidence", "out_of_scope", "repeated_failure", "frustration")
+REASONS = ("customer_request", "low_confidence", "out_of_scope", "repeated_failure", "frustration", "agent_takeover")
 _PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
              "connect-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 _PAGE_HEADERS = {"Content-Security-Policy": _PAGE_CSP, "X-Content-Type-Options": "nosniff",
@@ -83,6 +84,75 @@ async def agents(user: CurrentAgent, store: StoreDep) -> list[AgentOut]:
                      presence=a.presence if a.presence == "offline" or (a.last_seen and a.last_seen > stale)
                      else "offline")
             for a in await store.agents_on_duty()]
+
+
+# ----------------------------------------------------------------------------- live bot conversations
+class LiveMessageOut(BaseModel):
+    seq: int
+    sender: str
+    text: str
+    action: str | None
+    created_at: datetime
+
+
+class LiveOut(BaseModel):
+    conversation_id: str
+    lang: str
+    customer: str | None
+    verified: bool
+    page_url: str | None
+    started_at: datetime
+    last_activity_at: datetime
+    messages: list[LiveMessageOut]
+    decision: dict[str, Any] | None
+
+
+@router.get("/api/console/live", response_model=list[LiveOut])
+async def live_conversations(user: CurrentAgent, store: StoreDep,
+                             minutes: int = Query(default=15, ge=1, le=240),
+                             limit: int = Query(default=50, ge=1, le=100)) -> list[LiveOut]:
+    """Conversations the bot is handling now (a customer wrote in the last `minutes`), most
+    recently active first, with their last messages and the bot's last decision: agents may join one."""
+    since = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+    return [LiveOut(conversation_id=c.conversation_id, lang=c.lang, customer=_customer_label(c.contact),
+                    verified=bool(c.contact.get("verified")),
+                    page_url=(c.contact.get("context") or {}).get("page_url"),
+                    started_at=c.created_at, last_activity_at=c.updated_at,
+                    messages=[LiveMessageOut(**m) for m in c.messages], decision=c.decision)
+            for c in await store.live_bot_conversations(since, limit)]
+
+
+class PastOut(BaseModel):
+    conversation_id: str
+    created_at: datetime
+    status: str
+    case_id: int | None
+    reason: str | None
+    rating: int | None
+    first_message: str
+
+
+class ContextOut(BaseModel):
+    conversation_id: str
+    verified_user_id: str | None
+    past: list[PastOut]
+    past_note: str
+
+
+@router.get("/api/console/conversations/{conversation_id}/context", response_model=ContextOut, responses={404: {}})
+async def conversation_context(conversation_id: ConversationId, user: CurrentAgent, store: StoreDep) -> ContextOut:
+    """Past conversations of this customer, only when the site verified their user_id (a claimed id
+    could be anyone's: its history is never shown)."""
+    conv = await store.get_conversation(conversation_id)
+    if conv is None:
+        raise HTTPException(404, f"conversation {conversation_id} not found")
+    user_id = conv.contact.get("user_id")
+    if not user_id or "user_id" not in (conv.contact.get("verified_fields") or []):
+        note = "not signed in on your site" if not user_id else "identity not verified: past conversations are not shown"
+        return ContextOut(conversation_id=conv.id, verified_user_id=None, past=[], past_note=note)
+    past = await store.past_conversations(conv.site_key, str(user_id), exclude=conv.id)
+    return ContextOut(conversation_id=conv.id, verified_user_id=str(user_id), past=[PastOut(**vars(p)) for p in past],
+                      past_note="" if past else "no earlier conversations")
 
 
 # ----------------------------------------------------------------------------- canned replies

@@ -74,6 +74,30 @@ class AgentOnDuty:
     active_cases: int
 
 
+@dataclass(frozen=True)
+class LiveConversation:
+    """A conversation the bot is handling now, as the console's Live tab lists it."""
+
+    conversation_id: str
+    lang: str
+    contact: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    messages: list[dict[str, Any]]  # the last few public messages, oldest first
+    decision: dict[str, Any] | None  # the bot's latest: action, confidence, article title
+
+
+@dataclass(frozen=True)
+class PastConversation:
+    conversation_id: str
+    created_at: datetime
+    status: str
+    case_id: int | None
+    reason: str | None
+    rating: int | None
+    first_message: str
+
+
 class DuplicateShortcut(Exception):
     pass
 
@@ -183,3 +207,63 @@ class ConsoleQueries:
             rows = (await conn.execute(query)).all()
         return [AssignedCase(r.id, r.conversation_id, r.agent_id, _tz(r.assigned_at), r.status,  # type: ignore[arg-type]
                              _tz(r.last_seen), _tz(r.last_customer), _tz(r.last_agent)) for r in rows]
+
+    # ------------------------------------------------------------------ live bot conversations (take over)
+    async def live_bot_conversations(self, active_since: datetime, limit: int = 50,
+                                     messages: int = 4) -> list[LiveConversation]:
+        """Conversations the bot owns with a customer message since `active_since`, most recently
+        active first, each with its last `messages` public messages and the bot's last decision."""
+        conv, ev = t.conversations, t.events
+        has_customer = sa.exists().where(ev.c.conversation_id == conv.c.id, ev.c.sender == "customer",
+                                         ev.c.kind == "message", ev.c.created_at >= active_since)
+        query = sa.select(conv.c.id, conv.c.lang, conv.c.contact, conv.c.created_at, conv.c.updated_at).where(
+            conv.c.status == "bot", conv.c.updated_at >= active_since, has_customer).order_by(
+            conv.c.updated_at.desc()).limit(limit)
+        out = []
+        async with self.engine.connect() as conn:
+            for r in (await conn.execute(query)).all():
+                recent = (await conn.execute(sa.select(ev.c.seq, ev.c.sender, ev.c.text, ev.c.data, ev.c.created_at).where(
+                    ev.c.conversation_id == r.id, ev.c.kind == "message", ev.c.visibility == "public").order_by(
+                    ev.c.seq.desc()).limit(messages))).all()
+                decision = None
+                bot = (await conn.execute(sa.select(ev.c.data).where(
+                    ev.c.conversation_id == r.id, ev.c.kind == "message", ev.c.sender == "bot").order_by(
+                    ev.c.seq.desc()).limit(1))).first()
+                if bot is not None:
+                    data = dict(bot.data)
+                    article = data.get("article") or None
+                    decision = {"action": data.get("action"), "confidence": data.get("confidence"),
+                                "article_title": article.get("title") if isinstance(article, dict) else None}
+                out.append(LiveConversation(
+                    r.id, r.lang, dict(r.contact), _tz(r.created_at), _tz(r.updated_at),  # type: ignore[arg-type]
+                    [{"seq": m.seq, "sender": m.sender, "text": m.text[:300],
+                      "action": dict(m.data).get("action"), "created_at": _tz(m.created_at)}
+                     for m in reversed(recent)], decision))
+        return out
+
+    # ------------------------------------------------------------------ past conversations of one verified customer
+    async def past_conversations(self, site_key: str | None, user_id: str, exclude: str,
+                                 limit: int = 10) -> list[PastConversation]:
+        """Other conversations on the same site whose user_id was verified and is `user_id`, newest first."""
+        conv, c, ev = t.conversations, t.cases, t.events
+        query = sa.select(conv.c.id, conv.c.created_at, conv.c.status, conv.c.contact, conv.c.current_case_id).where(
+            conv.c.id != exclude, conv.c.contact["user_id"].as_string() == user_id).order_by(
+            conv.c.created_at.desc()).limit(limit * 5)
+        query = query.where(conv.c.site_key.is_(None) if site_key is None else conv.c.site_key == site_key)
+        out: list[PastConversation] = []
+        async with self.engine.connect() as conn:
+            for r in (await conn.execute(query)).all():
+                contact = dict(r.contact)
+                if "user_id" not in (contact.get("verified_fields") or []):
+                    continue  # someone who only claimed this user_id is not this customer
+                case = (await conn.execute(sa.select(c.c.id, c.c.reason, c.c.rating).where(
+                    c.c.conversation_id == r.id).order_by(c.c.id.desc()).limit(1))).first()
+                first = (await conn.execute(sa.select(ev.c.text).where(
+                    ev.c.conversation_id == r.id, ev.c.sender == "customer", ev.c.kind == "message").order_by(
+                    ev.c.seq).limit(1))).scalar_one_or_none()
+                out.append(PastConversation(r.id, _tz(r.created_at), r.status,  # type: ignore[arg-type]
+                                            case.id if case else None, case.reason if case else None,
+                                            case.rating if case else None, (first or "")[:200]))
+                if len(out) >= limit:
+                    break
+        return out

@@ -319,19 +319,21 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries, QualityQueries, Si
 
     async def append_event(self, conversation_id: str, kind: str, sender: str, text: str = "",
                            visibility: str = "public", data: dict[str, Any] | None = None,
-                           client_msg_id: str | None = None, bot_state: BotState | None = None
-                           ) -> tuple[Event, bool]:
+                           client_msg_id: str | None = None, bot_state: BotState | None = None,
+                           only_if_status: str | None = None) -> tuple[Event, bool]:
         """Store one event with the next seq. Returns (event, created); a repeated client_msg_id
         returns the stored event and False. `bot_state`, when given, is saved in the same transaction: a
-        dict, or a function of the new event's seq for state that refers to the event itself."""
+        dict, or a function of the new event's seq for state that refers to the event itself.
+        `only_if_status`: store it only while the conversation has this owner, else Conflict
+        `invalid_state` (a bot reply after an agent joined, on any process, is dropped)."""
         event, created, _ = await self.append_event_returning(
-            conversation_id, kind, sender, text, visibility, data, client_msg_id, bot_state)
+            conversation_id, kind, sender, text, visibility, data, client_msg_id, bot_state, only_if_status)
         return event, created
 
     async def append_event_returning(self, conversation_id: str, kind: str, sender: str, text: str = "",
                                      visibility: str = "public", data: dict[str, Any] | None = None,
-                                     client_msg_id: str | None = None, bot_state: BotState | None = None
-                                     ) -> tuple[Event, bool, Conversation | None]:
+                                     client_msg_id: str | None = None, bot_state: BotState | None = None,
+                                     only_if_status: str | None = None) -> tuple[Event, bool, Conversation | None]:
         """`append_event`, also returning the conversation as the append left it (None for a retry).
 
         One transaction of two statements: the seq UPDATE returns the conversation row, so the hot
@@ -341,7 +343,7 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries, QualityQueries, Si
         try:
             async with self.engine.begin() as conn:
                 event, conv = await self._append(conn, conversation_id, kind, sender, text, visibility, data or {},
-                                                 client_msg_id, bot_state)
+                                                 client_msg_id, bot_state, only_if_status)
         except IntegrityError:
             if client_msg_id:  # a retry (or a concurrent one) of a message already stored
                 existing = await self._event_by_client_id(conversation_id, client_msg_id, sender)
@@ -359,14 +361,19 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries, QualityQueries, Si
 
     async def _append(self, conn: AsyncConnection, conversation_id: str, kind: str, sender: str, text: str,
                       visibility: str, data: dict[str, Any], client_msg_id: str | None,
-                      bot_state: BotState | None = None) -> tuple[Event, Conversation]:
+                      bot_state: BotState | None = None, only_if_status: str | None = None
+                      ) -> tuple[Event, Conversation]:
         now = utcnow()
         values: dict[str, Any] = {"last_seq": t.conversations.c.last_seq + 1, "updated_at": now}
         if isinstance(bot_state, dict):
             values["bot_state"] = bot_state
         where = t.conversations.c.id == conversation_id
-        conv_row = (await conn.execute(t.conversations.update().where(where).values(**values)
+        condition = where if only_if_status is None else sa.and_(where, t.conversations.c.status == only_if_status)
+        conv_row = (await conn.execute(t.conversations.update().where(condition).values(**values)
                                        .returning(t.conversations))).first()
+        if conv_row is None and only_if_status is not None and (await conn.execute(
+                sa.select(t.conversations.c.id).where(where))).first() is not None:
+            raise Conflict("invalid_state", f"the conversation is no longer {only_if_status}")
         if conv_row is None:
             raise NotFound(f"conversation {conversation_id} not found")
         if callable(bot_state):  # the state names the event's own seq, known only now
@@ -456,6 +463,8 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries, QualityQueries, Si
             if action is Action.CLAIM:
                 if case.status != "queued":
                     raise Conflict("already_claimed", f"case {case_id} was already claimed")
+                assert actor_id is not None
+                await self._check_capacity(conn, actor_id)
                 values: dict[str, Any] = dict(status="assigned", agent_id=actor_id, assigned_at=now)
             elif action is Action.RESOLVE and case.status == "queued":
                 values = dict(status="resolved", resolved_at=now)
@@ -470,15 +479,63 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries, QualityQueries, Si
                     Action.RESOLVE: dict(status="resolved", resolved_at=now),
                     Action.HAND_BACK: dict(status="bot", resolved_at=now),
                 }[action]
-            updated = await conn.execute(t.cases.update().where(
-                t.cases.c.id == case_id, t.cases.c.status == case.status).values(**values))
+            where = [t.cases.c.id == case_id, t.cases.c.status == case.status]
+            if action is Action.CLAIM:  # the capacity check again, in the write itself
+                where.append(self._under_capacity(actor_id))  # type: ignore[arg-type]
+            updated = await conn.execute(t.cases.update().where(*where).values(**values))
             if updated.rowcount != 1:
+                if action is Action.CLAIM:
+                    await self._check_capacity(conn, actor_id)  # type: ignore[arg-type]
                 raise Conflict("already_claimed" if action is Action.CLAIM else "invalid_state", "the case changed")
             conv = await self._set_status(conn, case.conversation_id, conv.status, action)
             event, after = await self._append(conn, case.conversation_id, "handoff", "system", text, "public",
                                               {**data, "case_id": case_id}, None)
             row = (await conn.execute(sa.select(t.cases).where(t.cases.c.id == case_id))).one()
         return Transition(_case(row), event, after)
+
+    # ------------------------------------------------------------------ capacity: checked where the write happens
+    @staticmethod
+    def _under_capacity(agent_id: int) -> Any:
+        """True while the agent has fewer assigned cases than their capacity: part of the very
+        statement that assigns a case, so no read-then-write gap is left on SQLite."""
+        assigned = sa.select(sa.func.count()).select_from(t.cases).where(
+            t.cases.c.agent_id == agent_id, t.cases.c.status == "assigned").scalar_subquery()
+        capacity = sa.select(t.users.c.capacity).where(t.users.c.id == agent_id).scalar_subquery()
+        return assigned < capacity
+
+    async def _check_capacity(self, conn: AsyncConnection, agent_id: int) -> None:
+        """Lock the agent's row (PostgreSQL: concurrent assignments to one agent, from any process,
+        queue here and each then counts the others' committed cases; SQLite has one writer) and
+        refuse with `at_capacity` when the agent already has `capacity` assigned cases."""
+        agent = (await conn.execute(sa.select(t.users.c.capacity).where(
+            t.users.c.id == agent_id).with_for_update())).first()
+        if agent is None:
+            raise NotFound(f"user {agent_id} not found")
+        assigned = int((await conn.execute(sa.select(sa.func.count()).select_from(t.cases).where(
+            t.cases.c.agent_id == agent_id, t.cases.c.status == "assigned"))).scalar_one())
+        if assigned >= agent.capacity:
+            raise Conflict("at_capacity", f"you already have {assigned} open chats (your capacity is "
+                                          f"{agent.capacity}); resolve one first")
+
+    async def take_over(self, conversation_id: str, agent_id: int, packet: dict[str, Any], text: str,
+                        data: dict[str, Any]) -> Transition:
+        """An agent joins a conversation the bot is handling: a case is opened already assigned to
+        the agent, in one transaction that also checks the bot still owns it and the agent's capacity."""
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            conv = await self._locked_conversation(conn, conversation_id)
+            if conv.status != Owner.BOT.value:
+                raise Conflict("invalid_state", f"the conversation is {conv.status}, not with the bot")
+            await self._check_capacity(conn, agent_id)
+            case_id = (await conn.execute(t.cases.insert().values(
+                conversation_id=conversation_id, status="assigned", reason=packet["reason"], agent_id=agent_id,
+                packet=packet, created_at=now, queued_at=now, assigned_at=now).returning(t.cases.c.id))).scalar_one()
+            await self._set_status(conn, conversation_id, conv.status, Action.TAKE_OVER, current_case_id=case_id)
+            event, after = await self._append(conn, conversation_id, "handoff", "system", text, "public",
+                                              {**data, "status": "assigned", "reason": packet["reason"],
+                                               "case_id": case_id}, None)
+            case = (await conn.execute(sa.select(t.cases).where(t.cases.c.id == case_id))).one()
+        return Transition(_case(case), event, after)
 
     async def reopen(self, conversation_id: str) -> Conversation | None:
         """A customer wrote after their case was resolved: the bot owns the conversation again."""
