@@ -22,61 +22,6 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text)
 
 
-# Words that can only mean a human helper, in en/fr/es/de/pt/it (accent-free, lower-case).
-_HELPER_WORDS = {
-    "human", "humans", "agent", "agents", "representative", "rep", "operator", "manager", "supervisor",
-    "advisor", "humain", "humaine", "conseiller", "conseillere", "operateur", "humano", "agente",
-    "asesor", "asesora", "operador", "operadora", "encargado", "mensch", "menschen", "mitarbeiter",
-    "mitarbeiterin", "berater", "beraterin", "kundendienst", "kundenservice", "vorgesetzten", "atendente",
-    "gerente", "umano", "operatore", "operatrice", "consulente", "responsabile",
-}
-# Words that name a person in general: "3 people", "can someone look at my car", "the delivery
-# person". They ask for a human only as what the customer wants to talk to (see _TALK_VERBS).
-_PERSON_WORDS = {
-    "person", "people", "someone", "somebody", "staff", "employee", "assistant", "personne", "persona", "alguien",
-    "jemand", "jemandem", "pessoa", "alguem", "qualcuno", "quelqu'un", "responsable",
-}
-# Verbs and words that ask to be connected (with a helper word).
-_CONNECT_WORDS = {
-    "talk", "speak", "chat", "connect", "transfer", "escalate", "call", "contact", "reach", "get", "gimme",
-    "want", "need", "give", "put", "let", "can", "could", "may", "pls", "plz", "please", "real", "live",
-    "actual", "proper", "forward", "parler", "discuter", "joindre", "contacter", "veux", "voudrais", "besoin",
-    "passer", "hablar", "comunicar", "quiero", "necesito", "pasame", "pasar", "contactar", "sprechen", "reden",
-    "mochte", "moechte", "will", "brauche", "verbinden", "falar", "quero", "preciso", "passar",
-    "parlare", "voglio", "vorrei", "bisogno", "passami", "contattare", "echte", "echten", "vraie",
-    "vrai", "real", "reale", "verdadera", "verdadeira",
-}
-# Verbs of talking to someone, and adjectives of a real person: what makes "a person" a request.
-_TALK_VERBS = {
-    "talk", "speak", "chat", "connect", "transfer", "reach", "contact", "parler", "discuter", "joindre",
-    "contacter", "hablar", "comunicar", "contactar", "sprechen", "reden", "verbinden", "falar", "parlare",
-    "contattare", "real", "live", "actual", "proper", "vraie", "vrai", "echte", "echten", "echter", "richtige",
-    "richtigen", "reale", "verdadera", "verdadeira",
-}
-_FILLER = {"a", "an", "some", "please", "pls", "plz", "now", "asap", "thanks", "une", "un", "uma", "um", "una", "eine",
-           "einen", "por", "favor", "bitte", "svp"}
-_PHRASES = [
-    r"\b(live|real|actual) (chat|agent|person|human|people)\b",
-    r"\bcustomer (service|support|care)\b",
-    r"\b(talk|speak|chat) (to|with) (a |an |the |your |some )?(human|person|someone|somebody|agent|rep|manager|supervisor|real)",
-    r"\bnot (a |an )?(bot|robot|machine)\b",
-    r"\b(stop|no more|enough) (bot|robot)\b",
-    r"\b(do ?n'?t|dont|do not|no) (want|wanna|like) (to )?(talk|speak|chat)(ing)? (to|with) (a |an |the |your |this )?(bot|robot|machine|computer)",
-    r"\b(tired of|hate|sick of|stop|no more|done) talking to (a |an |the |this )?(bot|robot|machine|computer)\b",
-    r"\btalking to (a |an |the |this )?(bot|robot|machine|computer) (is|sucks)\b",
-    r"\bhuman (support|help|agent)\b",
-    r"\b(forward|transfer|connect|put) me (on |over |through )?(to|with)\b",
-    r"^(human )?hand ?off( please| pls| now)?$",
-    r"\b(human|agent|person|operator|representative) (please|pls|plz|now)\b",
-    r"\b(want|need|wanna|prefer|demand|request) (a |an |some |a real |a live |to see a )?(person|someone|somebody)\b",
-    r"\bservice client\b", r"\bservicio al cliente\b", r"\batencion al cliente\b", r"\batendimento\b",
-    r"\bservizio clienti\b", r"\bpersona (real|reale|de verdad)\b", r"\bpessoa real\b",
-    r"\b(echte[nm]?|richtige[nm]?) (person|mensch|menschen|mitarbeiter)\b",
-    r"\bvraie personne\b", r"\betre humain\b", r"\bser humano\b", r"\bessere umano\b",
-]
-_PHRASE_RE = re.compile("|".join(_PHRASES))
-
-
 def _near(word: str, vocabulary: set[str]) -> bool:
     """Exact, or one edit away for words of five letters or more ('represntative', 'humna')."""
     if word in vocabulary:
@@ -103,25 +48,244 @@ def _one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :]
 
 
+# --- Requests for a person ------------------------------------------------------------------
+#
+# A request names someone to talk to (a target: "agent", "a person", "customer service") and asks
+# for them: a verb of talking or connecting, or of wanting, next to it with only small words
+# between ("speak to a real person", "mit einem Mitarbeiter sprechen", "een medewerker spreken");
+# or the target alone with "please" ("agent pls", "Mitarbeiter bitte"); or a phone number, a
+# callback, "is there a human", "not a bot". Ordinary questions name people too ("add a person to
+# my account", "agent fees", "Customer support languages", "transfer my plan to someone else"):
+# there the word between the verb and the person is not a small word, or there is no such verb.
+
+# Phrases made one token before matching (accent-free, lower-case).
+_COMPOUNDS = [
+    (r"\bcustomer (service|support|care|services)\b", "customerservice"),
+    (r"\bservices? (client|clients|clientele|consommateurs)\b", "customerservice"),
+    (r"\b(servicio|atencion|soporte) (al|a) (cliente|clientes)\b", "customerservice"),
+    (r"\bservizio clienti\b|\bassistenza clienti\b", "customerservice"),
+    (r"\batendimento (ao|a) (cliente|clientes|consumidor)\b|\bservico (ao|de atendimento ao) cliente\b", "customerservice"),
+    (r"\bhuman (being|beings)\b|\bhuman person\b", "human"),
+    (r"\betres? humains?\b|\bser(es)? humanos?\b|\besser(i|e) uman[oi]\b", "human"),
+    (r"\bquelqu ?un\b", "quelquun"),
+    (r"\bun ?altra persona\b|\baltra persona\b|\bqualcun altro\b", "otherperson"),
+    (r"\b(someone|somebody|anyone) else\b|\b(another|other|different) (person|people|user)\b", "otherperson"),
+    (r"\bquelquun d ?autre\b|\b(autre|autres) personnes?\b", "otherperson"),
+    (r"\b(otra|otras) personas?\b|\balguien mas\b|\b(outra|outras) pessoas?\b|\boutro alguem\b", "otherperson"),
+    (r"\b(andere[nrm]?) (person|personen|mensch|menschen|nutzer)\b|\bjemand(en|em)? (anderen?|anderem|anders)\b", "otherperson"),
+    (r"\b(ander|andere) (persoon|personen|mens|mensen|gebruiker)\b|\biemand anders\b", "otherperson"),
+    (r"\bhuman (resources|rights|error|nature|body|readable)\b|\bressources humaines\b|\brecursos humanos\b"
+     r"|\brisorse umane\b|\bhuman ?resources\b", "hr"),
+    (r"\b(travel|estate|sales|insurance|booking|user|secret|free) agents?\b|\breal estate\b", "otheragent"),
+    (r"\bagents? (immobiliers?|commerciale?s?|de voyages?|inmobiliarios?|comercial(es)?|di commercio|immobiliari)\b",
+     "otheragent"),
+    (r"\bcall ?cent(er|re|ers|res)\b", "callcenter"),
+    (r"\bcontact ?(person|persons|people)\b|\bkontakt ?person(en)?\b|\bpersonnes? (de|a) contact(er)?\b"
+     r"|\bpersonas? de contacto\b|\bpessoas? de contato\b|\bpersone? di (contatto|riferimento)\b", "contactperson"),
+    (r"\bnodig\b(?=(?: \w+){0,5} uit\b)", "uitnodig"),
+    (r"\b(per|pro|par|por) (person|persoon|personne|persona|pessoa|persone|pessoas)\b", "perhead"),
+]
+_COMPOUND_RES = [(re.compile(p), r) for p, r in _COMPOUNDS]
+
+# Someone who helps customers, in any of the seven languages.
+_HELPERS = {
+    "human", "humans", "agent", "agents", "representative", "representatives", "rep", "reps", "operator",
+    "operators", "supervisor", "advisor", "adviser", "consultant", "customerservice", "humain", "humaine",
+    "humains", "conseiller", "conseillere", "conseillers", "operateur", "operatrice", "humano", "humana",
+    "humanos", "agente", "agentes", "asesor", "asesora", "operador", "operadora", "encargado", "encargada",
+    "mensch", "menschen", "menschlichen", "menschlicher", "menschliche", "mitarbeiter", "mitarbeiterin",
+    "mitarbeitern", "berater", "beraterin", "kundenberater", "kundenberaterin", "kundendienst", "kundenservice",
+    "kundensupport", "ansprechpartner", "ansprechpartnerin", "vorgesetzten", "agenten", "atendente",
+    "atendentes", "consultor", "consultora", "umano", "umana", "umani", "operatore", "operatrice", "operatori",
+    "consulente", "atendimento", "medewerker", "medewerkster", "medewerkers", "mens", "mensen", "klantenservice",
+    "klantendienst", "adviseur", "helpdesk", "servicedesk", "hotline",
+}
+# Helpers whose word also names other things ("the manager of the store"): with a verb only.
+_HELPERS_WITH_VERB = {"manager", "gerente", "responsable", "responsabile", "chef", "leidinggevende"}
+# People in general: a target only next to a verb of talking or wanting ("talk to someone").
+_PEOPLE = {
+    "person", "persons", "someone", "somebody", "anyone", "anybody", "people", "persn", "staff", "team",
+    "colleague", "personne", "quelquun", "quelqun", "collegue", "persona", "alguien", "companero", "companera",
+    "jemand", "jemanden", "jemandem", "person", "kollege", "kollegin", "kollegen", "pessoa", "alguem", "colega",
+    "qualcuno", "collega", "persoon", "iemand", "collega", "member", "somone", "sombody", "someon",
+}
+# Support in general: a target only after a verb of talking or contacting ("contact support").
+_SUPPORT = {"support", "soporte", "suporte", "assistenza", "assistance", "supportteam"}
+_TALK = {
+    "talk", "talking", "speak", "speaking", "chat", "chatting", "connect", "connected", "transfer", "put",
+    "pass", "reach", "contact", "call", "escalate", "forward", "get", "give", "gimme", "hand", "switch",
+    "parler", "discuter", "joindre", "contacter", "passer", "passez", "passe", "mettez", "mettre", "mets",
+    "transferer", "transferez", "appeler", "avoir", "echanger",
+    "hablar", "charlar", "chatear", "comunicar", "comunicarme", "comuniqueme", "comunica", "comunicame",
+    "contactar", "contacto", "pasame", "pasas", "pasa", "pasar", "paseme", "transfiereme", "transfiera",
+    "transferir", "llamar", "ponerme", "pongame", "ponme", "conectar", "conecteme",
+    "parlare", "contattare", "contatto", "passami", "passi", "passare", "trasferiscimi", "trasferire",
+    "mettimi", "mettermi", "chiamare", "chattare", "collegare", "mette",
+    "falar", "falo", "conversar", "contatar", "contactar", "passa", "passar", "transfere", "transferir",
+    "ligar", "conectar", "conecta", "chamar", "coloque", "coloca", "passe",
+    "sprechen", "reden", "chatten", "schreiben", "telefonieren", "verbinden", "verbindet", "weiterleiten",
+    "weiterverbinden", "erreichen", "erreiche", "kontaktieren", "anrufen", "durchstellen", "sprechen",
+    "praten", "spreken", "chatten", "bellen", "doorverbinden", "verbind", "verbinden", "bereiken", "bereik",
+    "praat", "spreek", "contacteren", "krijgen", "geef", "geven",
+}
+# Verbs where the target is the subject: "can someone help me", "kann mir jemand helfen".
+_TARGET_DOES = {
+    "help", "call", "assist", "helfen", "anrufen", "aider", "appeler", "ayudar", "ayudarme", "llamar", "llamarme",
+    "aiutare", "aiutarmi", "chiamare", "chiamarmi", "ajudar", "ligar", "helpen", "bellen", "contact",
+}
+_WANT = {
+    "want", "wanna", "need", "like", "prefer", "request", "demand", "rather", "require",
+    "veux", "voudrais", "besoin", "souhaite", "souhaiterais", "prefere", "preferais", "aimerais",
+    "quiero", "quisiera", "necesito", "prefiero", "kiero", "deseo",
+    "voglio", "vorrei", "bisogno", "serve", "preferisco", "desidero",
+    "quero", "queria", "preciso", "prefiro", "kero", "gostaria",
+    "mochte", "moechte", "will", "brauche", "hatte", "gern", "gerne", "verlange", "benotige",
+    "wil", "wilt", "graag", "nodig", "zou",
+}
+# Small words allowed between the verb and the target (articles, prepositions, pronouns, "real", ...).
+_BETWEEN = {
+    "to", "with", "a", "an", "the", "some", "your", "one", "of", "me", "through", "on", "over", "us", "you", "i",
+    "can", "could", "please", "pls", "plz", "real", "live", "actual", "proper", "human", "speak", "talk", "just",
+    "from", "in", "touch", "contact", "directly", "right", "now", "again", "actually", "someone", "else",
+    "support", "sales", "this", "contato", "contacto", "might", "may", "would", "will", "peut", "pourrait", "podria", "pourriez", "em",
+    "mit", "einem", "einer", "einen", "ein", "eine", "dem", "der", "den", "die", "des", "echten", "echte", "echter",
+    "richtigen", "richtige", "realen", "bitte", "kurz", "mich", "mir", "ich", "vom", "von", "zu", "zum", "zur",
+    "mal", "ihrem", "ihren", "eurem", "persoenlich", "personlich", "sie", "mit", "gern", "gerne", "doch", "nem",
+    "a", "au", "aux", "avec", "un", "une", "le", "la", "les", "l", "vrai", "vraie", "moi", "me", "m", "en",
+    "relation", "contact", "de", "du", "des", "je", "peux", "pouvez", "votre", "vos", "reel", "reelle",
+    "con", "una", "el", "algun", "alguna", "verdad", "me", "mi", "su", "tu", "que", "puedo", "puede", "quiero",
+    "com", "um", "uma", "o", "os", "as", "ao", "pra", "para", "verdade", "eu", "posso", "pode", "seu", "sua",
+    "per", "il", "lo", "uno", "un", "di", "del", "della", "col", "ti", "posso", "puo", "voi", "vostro", "vero",
+    "vera", "contatto", "in", "diretto",
+    "met", "een", "de", "het", "echte", "echt", "van", "u", "jullie", "mij", "me", "ik", "wel", "even", "mag",
+    "kan", "graag", "jouw", "uw", "iemand", "door", "aan", "lijn",
+}
+_FILLERS = {
+    "please", "pls", "plz", "now", "asap", "thanks", "thank", "a", "an", "some", "one", "real", "live", "actual",
+    "proper", "the", "i", "need", "want", "bitte", "svp", "por", "favor", "per", "favore", "aub", "alsjeblieft",
+    "alstublieft", "graag", "un", "une", "una", "uno", "um", "uma", "ein", "eine", "einen", "einem", "een",
+    "echte", "echten", "echter", "echt", "vrai", "vraie", "reel", "verdad", "vero", "vera", "verdadeira",
+    "verdadero", "s'il", "vous", "plait", "sil", "again", "me", "hello", "hi", "hey", "ok", "okay", "just",
+    "right", "away", "immediately", "s", "sofort", "jetzt", "maintenant", "ahora", "subito", "agora", "nu", "meteen",
+    "direct", "dringend", "urgent", "urgente", "de", "do", "da", "di", "del", "ser", "mal", "kurz", "ma", "mi", "al",
+    "o", "a", "la", "le", "el", "il", "lo", "persoonlijk",
+}
+_REAL = {"real", "live", "actual", "proper", "vrai", "vraie", "reel", "reelle", "verdad", "verdadera", "verdadero",
+         "verdadeira", "verdade", "vero", "vera", "reale", "echte", "echten", "echter", "echt", "richtigen",
+         "richtige", "realen", "reale", "realer", "human", "humano", "humana", "humain", "humaine", "umano", "umana"}
+_BOT = {"bot", "bots", "robot", "robots", "robo", "machine", "computer", "ai", "ki", "ia", "chatbot", "automaat"}
+_NEGATION = {"not", "no", "dont", "don't", "without", "stop", "enough", "hate", "tired", "sick", "done", "kein",
+             "keinen", "keine", "nicht", "nie", "pas", "non", "nao", "nada", "niente", "geen", "niet", "nie", "ne",
+             "n't", "jamais", "nunca", "mai", "nooit", "basta", "genug", "marre", "harto", "stufo", "cansado"}
+_PHONE = {"number", "phone", "telephone", "nummer", "telefonnummer", "numero", "telefone", "telefono",
+          "telefoonnummer", "hotline", "tel", "telefon"}
+_CALLBACK_RE = re.compile(
+    r"\b(call|ring) me( back)?\b|\bcall ?back\b|\bappelez moi\b|\bme rappeler\b|\betre rappelee?\b|\brappelez moi\b"
+    r"|\bruckruf\b|\bzuruckrufen\b|\bruf(en sie)? mich\b|\bterug ?bellen\b|\bteruggebeld\b|\bbel me\b"
+    r"|\bque me llamen\b|\bllamenme\b|\bme (puede|pueden) llamar\b|\bme llame\b|\bllamadme\b"
+    r"|\brichiamat[oa]\b|\bchiamatemi\b|\bmi (chiami|richiami)\b|\bme liguem\b|\bme ligue\b|\bme ligar\b|\bque me liguem\b"
+)
+# "is there a human", "any humans around", "gibt es hier einen Menschen", "c'è un umano", "is er een mens"
+_EXISTS_RE = re.compile(
+    r"\b(is there|are there|are you|any|anybody|anyone|gibt es|ist (da|hier)|y a|il y a|hay|c e|ce|tem|ha|is er|zijn er)\b")
+_REAL_HUMANS = {"human", "humans", "humain", "humains", "humano", "humanos", "umano", "umani", "mensch", "menschen",
+                "mens", "mensen"}
+_SERVICES = {"customerservice", "kundenservice", "kundendienst", "kundensupport", "klantenservice", "klantendienst",
+             "helpdesk", "servicedesk", "hotline", "atendimento"}
+_HELP_NOUNS = {"help", "hilfe", "hulp", "aide", "ayuda", "aiuto", "ajuda"}
+# Questions to the bot about itself ("are you a real person?", "am I talking to a robot") are small talk.
+_ABOUT_BOT_RE = re.compile(
+    r"\b(are you|r u|is this|is it|am i (talking|speaking|chatting) (to|with)|you are|are u|you re|bist du|sind sie"
+    r"|ist das|rede ich mit|spreche ich mit|es tu|etes vous|c est|je parle a|eres|es usted|estoy hablando con|sei|(?<!c )e un"
+    r"|sto parlando con|voce e|(?<!c )e um|estou falando com|ben je|bent u|is dit|praat ik met|spreek ik met)"
+    r" (a |an |un |une |ein |eine |einem |einer |een |uno |una |um |uma |met een |with a |to a |mit einem |con un |con una |com um |com uma |avec un |a un |a une )?"
+    r"(real |actual |live |echte[rn]? |echt |vraie? |vero |vera |de verdad |reale? |real )?"
+    r"(person|human|humain|humano|umano|mensch|mens|persoon|personne|persona|pessoa|bot|robot|robo)\b(?! (please|pls|bitte|svp|aub|por favor|per favore))")
+
+
+def _compound(norm: str) -> str:
+    norm = re.sub(r"n't\b", " not", norm).replace("'", " ")
+    for pattern, token in _COMPOUND_RES:
+        norm = pattern.sub(token, norm)
+    return norm
+
+
+def _is_target(word: str, people: bool = True, support: bool = False) -> bool:
+    return (_near(word, _HELPERS) or (people and (word in _PEOPLE or _near(word, {"someone", "somebody", "person"})))
+            or (support and word in _SUPPORT))
+
+
+def _joined(words: list[str], i: int, j: int) -> bool:
+    """Only small words strictly between positions i and j (either order), at most five."""
+    lo, hi = min(i, j), max(i, j)
+    return hi - lo <= 6 and all(w in _BETWEEN for w in words[lo + 1:hi])
+
+
 def is_human_request(text: str) -> bool:
     norm = normalise(text)
     if not norm:
         return False
-    if _PHRASE_RE.search(norm):
+    norm = _compound(norm)
+    about_bot = _ABOUT_BOT_RE.search(norm)
+    if about_bot:  # "are you a real person?" asks about the bot; the rest of the message may still ask
+        norm = (norm[:about_bot.start()] + " , " + norm[about_bot.end():]).strip()
+    if _CALLBACK_RE.search(norm):
         return True
     words = _words(norm)
-    if len(words) > 14:
+    if not words or len(words) > 24:
         return False
+    content = [w for w in words if w not in _FILLERS]
+    # "agent", "human pls", "Mitarbeiter bitte", "a real person please", "echte persoon", "service client svp"
+    if content and len(content) <= 2 and len(words) <= 6 and all(
+            _is_target(w) or w in _REAL or w in _SUPPORT for w in content) and any(_is_target(w) for w in content):
+        people_only = all(w in _PEOPLE for w in content)
+        if not people_only or len(words) <= 4 or any(w in _REAL for w in words):
+            return True
     for i, word in enumerate(words):
-        if _near(word, _HELPER_WORDS):
-            # "agent", "human pls", or a helper word with a connect word in a short message
-            if len(words) <= 3 or any(w in _CONNECT_WORDS for w in words):
-                return True
-        elif word in _PERSON_WORDS:
-            # "a person please" alone, or what a talk verb (a few words before) or "real"/"live" is about
-            if all(w == word or w in _FILLER for w in words) or any(w in _TALK_VERBS for w in words[max(0, i - 4):i]):
-                return True
-    return False
+        helper = _near(word, _HELPERS) or word in _HELPERS_WITH_VERB
+        person = word in _PEOPLE or _near(word, {"someone", "somebody", "person"})
+        support = word in _SUPPORT
+        if not (helper or person or support):
+            continue
+        for j, other in enumerate(words):
+            if j == i or not _joined(words, i, j):
+                continue
+            if other in _TALK and (j < i or words[j] not in {"get", "give", "put", "hand", "pass", "avoir"}):
+                return True  # "speak to someone", "mit einem Mitarbeiter sprechen", "klantenservice bellen"
+            if other in _WANT and not support:
+                return True  # "I want a human", "ich brauche einen Menschen", "ik heb een mens nodig"
+            if j > i and other in _TARGET_DOES and not support:
+                return True  # "can someone help me", "qualcuno mi può chiamare"
+        if (helper or person) and word not in {"people", "team", "staff", "member"} and any(
+                w in _REAL for w in words[max(0, i - 2):i + 3] if w != word):
+            if person or len(words) <= 8:
+                return True  # "get me a real person", "persona de verdad", "an actual human"
+        if helper and word not in _HELPERS_WITH_VERB and _EXISTS_RE.search(" ".join(words[max(0, i - 5):i])):
+            if word in _REAL_HUMANS or (i == len(words) - 1 and word not in _SERVICES):
+                return True  # "is there a human I can talk to", "any humans around?", "is er een mens aanwezig"
+        if helper or support:
+            if any(w in _PHONE for w in words):
+                return True  # "customer service number", "Telefonnummer vom Kundenservice"
+        if (helper or person) and any(w in _HELP_NOUNS and _joined(words, j, i) for j, w in enumerate(words[:i])):
+            return True  # "help from a human", "Hilfe von einem Menschen", "hulp van een medewerker"
+    if any(w in _BOT for w in words) and any(w in _NEGATION for w in words):
+        bot_at = next(i for i, w in enumerate(words) if w in _BOT)
+        negated = any(w in _NEGATION for w in words[max(0, bot_at - 6):bot_at])
+        asks = len(words) <= 4 or any(w in _WANT or w in _TALK or _is_target(w) for w in words)
+        if negated and asks:
+            return True  # "I don't want to talk to a bot", "kein Bot bitte", "ik wil geen bot", "no robot"
+    return bool(_BOT_PHRASES_RE.search(norm))
+
+
+_BOT_PHRASES_RE = re.compile(
+    r"\b(tired of|hate|sick of|stop|done) talking to (a |an |the |this )?(bot|robot|machine|computer)\b"
+    r"|\btalking to (a |an |the |this )?(bot|robot|machine|computer) (is|sucks)\b"
+    r"|\b(forward|transfer|connect|put) me (on |over |through )?(to|with)\b"
+    r"|^(human )?hand ?off( please| pls| now)?$|\bhuman (support|help|agent)\b"
+    r"|^(please )?(transfer|connect|forward) me( please| pls| now)?$"
+    r"|\bmich (bitte )?(weiterleiten|weiterverbinden|verbinden|durchstellen)\b|\bverbind (me|mij) (alstublieft |aub |even )?door\b"
+    r"|\b(me|mij) (even |graag )?doorverbinden\b|^(graag |aub )?doorverbinden( graag| aub| alstublieft)?$"
+)
 
 
 _GREETINGS = {
