@@ -1,8 +1,10 @@
 """Redis pub/sub broker: several server processes or hosts share one desk.
 
-One pub/sub connection per process feeds the local fan-out. If Redis goes away, publishing
-fails soft (the event is already stored), and after reconnecting every local subscriber gets a
-resync so nothing published meanwhile is missed.
+One pub/sub connection per process feeds the local fan-out. A publish reaches this process's own
+subscribers at once, before the network hop (each message carries its process's origin, and the
+listener skips its own), so a socket's own events never wait on Redis nor depend on it. If Redis
+goes away, publishing fails soft (the event is already stored), and after reconnecting every local
+subscriber gets a resync so nothing published meanwhile is missed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -20,6 +23,7 @@ from app.realtime.base import RESYNC, LocalFanout, Subscription
 log = logging.getLogger("parley.realtime.redis")
 PREFIX = "parley:"
 PUBLISH_TIMEOUT = 1.0  # seconds
+ORIGIN = "_origin"  # the publishing process, in every message on the wire
 
 
 class RedisBroker(LocalFanout):
@@ -31,6 +35,7 @@ class RedisBroker(LocalFanout):
         self._pubsub: Any = None
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self.origin = secrets.token_hex(8)
 
     async def start(self) -> None:
         await self._redis.ping()  # fail fast at start-up when Redis is not there
@@ -56,10 +61,11 @@ class RedisBroker(LocalFanout):
         return Subscription(self)
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        self.dispatch(channel, message)  # this process's subscribers: now, whatever Redis does
         try:
             # Bounded: while Redis is away a publish must not hold up the sender (the event is stored).
-            await asyncio.wait_for(self._redis.publish(self.prefix + channel, json.dumps(message, default=str)),
-                                   PUBLISH_TIMEOUT)
+            payload = json.dumps({**message, ORIGIN: self.origin}, default=str)
+            await asyncio.wait_for(self._redis.publish(self.prefix + channel, payload), PUBLISH_TIMEOUT)
         except (RedisError, OSError, asyncio.TimeoutError) as exc:
             # Stored already; subscribers will resync when Redis is back.
             log.warning("redis publish failed on %s: %s", channel, exc)
@@ -99,6 +105,8 @@ class RedisBroker(LocalFanout):
                         payload = json.loads(msg["data"])
                     except (ValueError, TypeError):
                         continue
+                    if not isinstance(payload, dict) or payload.pop(ORIGIN, None) == self.origin:
+                        continue  # not ours to read, or ours: dispatched when it was published
                     self.dispatch(channel[len(self.prefix):], payload)
             except asyncio.CancelledError:
                 raise

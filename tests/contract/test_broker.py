@@ -65,3 +65,39 @@ async def test_a_slow_subscriber_is_told_to_resync_instead_of_growing_without_bo
     assert got == [0, 1, 2, 3, 4]
     assert (await next_message(sub)) == {"type": "resync"}
     await sub.close()
+
+
+async def test_the_publishing_process_gets_its_own_message_once_and_at_once(broker_pair) -> None:  # type: ignore[no-untyped-def]
+    """A socket's own events reach it through its subscription alone (one delivery path), so they
+    must arrive on the publishing process exactly once, and before the publish call returns."""
+    publisher, receiver = broker_pair
+    channel = "conv:" + uuid.uuid4().hex
+    own, remote = publisher.subscription(), receiver.subscription()
+    await own.add(channel)
+    await remote.add(channel)
+    await asyncio.sleep(0.1)
+    await publisher.publish(channel, {"type": "event", "n": 1})
+    assert own.queue.qsize() == 1, "the publisher's own subscriber waits for nothing"
+    assert (await next_message(own)) == {"type": "event", "n": 1}
+    assert (await next_message(remote)) == {"type": "event", "n": 1}
+    await asyncio.sleep(0.3)
+    assert own.queue.empty() and remote.queue.empty(), "delivered twice"
+    await own.close()
+    await remote.close()
+
+
+async def test_own_subscribers_get_a_publish_while_redis_is_unreachable() -> None:
+    """The sender's acknowledgement must not depend on Redis: with Redis gone, a publish still
+    reaches this process's subscribers, and the publish call returns within its bound."""
+    from app.realtime.redis import PUBLISH_TIMEOUT, RedisBroker
+
+    broker = RedisBroker("redis://127.0.0.1:9")  # nothing listens on the discard port
+    sub = broker.subscription()
+    channel = "conv:" + uuid.uuid4().hex
+    await sub.add(channel)
+    started = asyncio.get_running_loop().time()
+    await broker.publish(channel, {"type": "event", "n": 7})
+    assert asyncio.get_running_loop().time() - started <= PUBLISH_TIMEOUT + 0.5
+    assert (await next_message(sub, timeout=0.1)) == {"type": "event", "n": 7}
+    await sub.close()
+    await broker.close()
