@@ -176,6 +176,23 @@ class Settings(BaseSettings):
     transcript_emails_total_per_hour: int = Field(default=200, ge=1, description="Transcript emails the whole desk may "
                                                   "send per hour (a cap on what an abuser can relay).")
 
+    # --- integrations: outgoing webhooks (app/webhooks.py)
+    webhooks_enabled: bool = Field(default=True, description="Run the webhook worker in this process (it feeds the "
+                                   "outbox from the event log and delivers it; several processes share the work).")
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=60, description="Per delivery attempt (connect, send "
+                                           "and the receiver's answer).")
+    webhook_concurrency: int = Field(default=4, ge=1, le=64, description="Deliveries in flight at once per process.")
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60, description="How often the worker looks for new "
+                                        "events and due retries.")
+    webhook_retry_base_seconds: float = Field(default=10, gt=0, le=3600, description="First retry delay; each further "
+                                              "failure doubles it (with jitter) up to PARLEY_WEBHOOK_RETRY_MAX_SECONDS.")
+    webhook_retry_max_seconds: float = Field(default=3600, gt=0, le=86400, description="Longest delay between retries.")
+    webhook_disable_after_days: float = Field(default=3, gt=0, le=60, description="An endpoint whose deliveries have "
+                                              "all failed for this long is disabled (its audit log says why), and a "
+                                              "delivery this old is given up (replayable by an admin).")
+    webhook_allow_private: bool = Field(default=False, description="Allow webhook URLs that resolve to loopback, "
+                                        "private, link-local or other non-public addresses (refused by default: SSRF).")
+
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="Server log level.")
 
     @field_validator("database_url")

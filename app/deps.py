@@ -117,7 +117,16 @@ def check_csrf(request: Request) -> None:
 
 async def _current_user(request: Request, store: StoreDep) -> User:
     check_csrf(request)
-    user = await user_for_token(store, bearer_token(request))
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer ") and header[7:].strip().startswith("pk_"):  # an API token (app/apitokens.py)
+        from app.apitokens import user_for_api_token
+        from app.storage.integrations import IntegrationStore
+
+        found = await user_for_api_token(IntegrationStore(store.engine), header[7:].strip())
+        request.state.api_scopes = found[1] if found else []
+        user = found[0] if found else None
+    else:
+        user = await user_for_token(store, bearer_token(request))
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not logged in or the session expired",
                             headers={"WWW-Authenticate": "Bearer"})
@@ -128,9 +137,12 @@ CurrentUser = Annotated[User, Depends(_current_user)]
 
 
 def require_role(*roles: str):  # type: ignore[no-untyped-def]
-    async def check(user: CurrentUser) -> User:
+    async def check(request: Request, user: CurrentUser) -> User:
         if user.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the role {' or '.join(roles)}")
+        scopes = getattr(request.state, "api_scopes", None)  # set for API tokens only
+        if scopes is not None and not ("admin" in scopes or any(r in scopes for r in roles)):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this API token needs the scope {' or '.join(roles)}")
         return user
 
     return check

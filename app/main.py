@@ -24,7 +24,7 @@ from knowledge_base.embedder import Embedder
 from knowledge_base.factory import load_embedder
 
 log = logging.getLogger("parley")
-OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "sites", "analytics", "privacy")
+OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "sites", "analytics", "privacy", "integrations", "api_v1")
 
 
 def make_broker(settings: Settings) -> Broker:
@@ -75,12 +75,21 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.state.sockets.install(asyncio.get_running_loop())
         retention = RetentionJob(settings, store, broker, desk.metrics)
         retention.start()
+        webhook_worker = None
+        if settings.webhooks_enabled:  # off the chat path: it reads the stored event log (app/webhooks.py)
+            from app.storage.integrations import IntegrationStore
+            from app.webhooks import WebhookWorker
+
+            webhook_worker = WebhookWorker(settings, IntegrationStore(store.engine))
+            webhook_worker.start()
         log.info("parley ready: %d published articles, database %s, broker %s", len(knowledge.kb.articles),
                  settings.database_url.split("://")[0], "redis" if settings.redis_url else "in-process")
         try:
             yield
         finally:
             app.state.sockets.uninstall()
+            if webhook_worker is not None:
+                await webhook_worker.stop()
             await retention.stop()
             await assigner.stop()
             await knowledge.stop()

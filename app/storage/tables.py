@@ -196,3 +196,75 @@ canned_replies = sa.Table(
     sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
     sa.Column("created_at", TS, nullable=False),
 )
+
+# ----------------------------------------------------------------------------- integrations (issue 14)
+api_tokens = sa.Table(  # integrations' bearer tokens: only a hash is kept; `prefix` names the token in lists
+    "api_tokens", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("scopes", sa.JSON, nullable=False),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS),
+    sa.Column("last_used_at", TS),
+    sa.Column("revoked_at", TS),
+)
+
+webhook_endpoints = sa.Table(
+    "webhook_endpoints", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("description", sa.String(200), nullable=False, default=""),
+    sa.Column("events", sa.JSON, nullable=False),
+    sa.Column("secret", sa.String(80), nullable=False),
+    # after a rotation deliveries are signed with both secrets until previous_secret_expires_at
+    sa.Column("previous_secret", sa.String(80)),
+    sa.Column("previous_secret_expires_at", TS),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("disabled_reason", sa.String(200)),
+    sa.Column("failing_since", TS),  # the first failed attempt since the last success
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+webhook_deliveries = sa.Table(  # the durable outbox: one row per (endpoint, event), retried until delivered
+    "webhook_deliveries", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),  # the delivery id the receiver sees, the same on every retry
+    sa.Column("endpoint_id", sa.Integer, sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("source", sa.String(60), nullable=False),  # what it came from (ev:<events.id>, art:<version id>)
+    sa.Column("event_type", sa.String(40), nullable=False),
+    sa.Column("conversation_id", sa.String(40), sa.ForeignKey("conversations.id", ondelete="CASCADE")),
+    sa.Column("seq", sa.Integer),
+    sa.Column("payload", sa.Text, nullable=False),  # the exact body sent (and signed)
+    sa.Column("status", sa.String(16), nullable=False),  # pending, delivered, failed (gave up)
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", TS, nullable=False),
+    sa.Column("claimed_until", TS),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("delivered_at", TS),
+    sa.Column("last_error", sa.String(300)),
+    sa.UniqueConstraint("endpoint_id", "source", name="uq_webhook_deliveries_endpoint_source"),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_conversation", "endpoint_id", "conversation_id", "status"),
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.String(40), sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("error", sa.String(300)),
+)
+
+integration_cursors = sa.Table(  # how far the webhook feeder has read each durable log (events, article versions)
+    "integration_cursors", metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
