@@ -14,17 +14,23 @@ import io
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.deps import CurrentEditor, KnowledgeDep, StoreDep
+from app import analytics as learn
+from app.conversation import DeskError
+from app.deps import CurrentAgent, CurrentEditor, DeskDep, KnowledgeDep, StoreDep
 from app.routes.editor import ArticleOut, _draft_of, page
+from app.schemas import RowId
 from app.storage.editor import Activity
+from app.storage.quality import UNHAPPY_KINDS, DuplicateDecision, question_key
 from app.storage.records import Event
+from app.storage.sql import Conflict
+from app.storage.tables import INT_MAX
 from app.validation import Line, Text
 from knowledge_base.gaps import DEFAULT_THRESHOLD, cluster_vectors, representative
 from knowledge_base.models import ArticleDraft, slugify
@@ -307,6 +313,8 @@ class AnalyticsOut(BaseModel):
     recontacts_7d: int
     recontact_rate: float | None
     series: Series
+    # resolved cases: confirmed / reopened by the follow-up's answer, or assumed (app/followup.py)
+    resolutions: dict[str, int] | None = None
 
 
 def _pct(part: int | float, whole: int | float) -> float | None:
@@ -355,15 +363,17 @@ def compute_analytics(activity: Activity, earlier: list[tuple[str, datetime, dic
             aid = e.data.get("article_id")
             if aid:
                 stats.setdefault(aid, [0, 0, 0])[1 if e.data.get("helpful") else 2] += 1
-        if answers and not cases:
+        if answers and not any(c.reason != "follow_up" for c in cases):
             if any(e.data.get("helpful") is True for e in votes):
                 confirmed += 1
             elif not any(e.data.get("helpful") is False for e in votes):
                 assumed += 1
             s_self[day] += 1
-        if cases:
+        if any(c.reason != "follow_up" for c in cases):
             s_esc[day] += 1
         for case in cases:
+            if case.reason == "follow_up":  # a manager reopened it (unhappy customers), not the bot
+                continue
             reasons[case.reason] = reasons.get(case.reason, 0) + 1
             if case.first_reply_at:
                 first_reply.append((case.first_reply_at - case.queued_at).total_seconds())
@@ -426,7 +436,11 @@ async def get_analytics(user: CurrentEditor, store: StoreDep, since: date | None
                         days: int = Query(default=30, ge=1, le=366)) -> AnalyticsOut:
     """The dashboard's figures for a period (`since`/`until` as dates, or the last `days`)."""
     start, end = period(since, until, days)
-    return await _analytics(store, start, end)
+    figures = await _analytics(store, start, end)
+    from app.storage.mail import MailStore
+
+    figures.resolutions = await MailStore(store).resolution_figures(start, end)
+    return figures
 
 
 @router.get("/api/analytics.csv", response_class=Response,
@@ -470,3 +484,227 @@ async def gaps_page() -> HTMLResponse:
 @router.get("/editor/analytics", include_in_schema=False)
 async def analytics_page() -> HTMLResponse:
     return page("analytics.html")
+
+
+# ============================================================================= learning from the desk
+class SuggestionOut(BaseModel):
+    article_id: str
+    title: str
+    question: str = Field(description="the customer's question that led to the escalation")
+    cases: list[int] = Field(description="resolved cases where an agent cited the article for it")
+    conversations: list[str]
+    agents: list[str]
+    last_resolved: datetime | None
+
+
+class ArticleVotesOut(BaseModel):
+    article_id: str
+    title: str
+    answers: int = Field(description="times the bot answered with it")
+    helpful: int
+    not_helpful: int
+    helpfulness: float | None
+    unhelpful_questions: list[str] = Field(description="up to five questions whose answer was voted not helpful")
+
+
+class LearnedOut(BaseModel):
+    since: datetime
+    until: datetime
+    suggestions: list[SuggestionOut]
+    votes: list[ArticleVotesOut]
+
+
+class SuggestionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    article_id: Line = Field(max_length=128)
+    question: Line = Field(min_length=1, max_length=500)
+
+
+@router.get("/api/gaps/learned", response_model=LearnedOut)
+async def get_learned(user: CurrentEditor, store: StoreDep, since: date | None = None, until: date | None = None,
+                      days: int = Query(default=30, ge=1, le=366)) -> LearnedOut:
+    """What the desk taught: customers' questions that agents answered by citing an article (suggested
+    example questions, to accept or dismiss), and the bot's answers' votes per article."""
+    start, end = period(since, until, days)
+    activity = await store.activity(start, end)
+    articles = {a.id: (a.title, list(a.questions)) for a in await store.list_articles() if a.status != "archived"}
+    decided = set(await store.suggestion_decisions())
+    suggestions = learn.desk_suggestions(activity, articles, decided, await store.user_names())
+    votes = learn.article_votes(activity, {aid: title for aid, (title, _) in articles.items()})
+    return LearnedOut(
+        since=start, until=end,
+        suggestions=[SuggestionOut(article_id=s.article_id, title=s.title, question=s.question, cases=s.cases[:20],
+                                   conversations=s.conversations[:20], agents=s.agents,
+                                   last_resolved=s.last_resolved) for s in suggestions[:200]],
+        votes=[ArticleVotesOut(article_id=v.article_id, title=v.title, answers=v.answers, helpful=v.helpful,
+                               not_helpful=v.not_helpful, helpfulness=v.helpfulness,
+                               unhelpful_questions=v.unhelpful_questions) for v in votes[:100]])
+
+
+@router.post("/api/gaps/learned/accept", response_model=ArticleOut, responses={404: {}, 409: {}})
+async def accept_suggestion(body: SuggestionIn, user: CurrentEditor, store: StoreDep,
+                            knowledge: KnowledgeDep) -> ArticleOut:
+    """Add the suggested question to the article's example questions: a new version, as any edit."""
+    article = await store.get_article(body.article_id)
+    if article is None:
+        raise HTTPException(404, f"article {body.article_id} not found")
+    question = " ".join(body.question.split())
+    try:
+        await store.decide_suggestion(article.id, question, "accepted", user.id)
+    except DuplicateDecision:
+        raise HTTPException(409, "this suggestion was already accepted or dismissed") from None
+    if question_key(question) in {question_key(q) for q in article.questions}:
+        return ArticleOut.of(article)
+    saved, _ = await knowledge.save_draft(
+        _draft_of(article, article.id, questions=[*article.questions, question]), user.id)
+    return ArticleOut.of(saved)
+
+
+@router.post("/api/gaps/learned/dismiss", status_code=204, responses={404: {}, 409: {}})
+async def dismiss_suggestion(body: SuggestionIn, user: CurrentEditor, store: StoreDep) -> Response:
+    """Never suggest this question for this article again."""
+    if await store.get_article(body.article_id) is None:
+        raise HTTPException(404, f"article {body.article_id} not found")
+    try:
+        await store.decide_suggestion(body.article_id, " ".join(body.question.split()), "dismissed", user.id)
+    except DuplicateDecision:
+        raise HTTPException(409, "this suggestion was already accepted or dismissed") from None
+    return Response(status_code=204)
+
+
+# ============================================================================= unhappy customers
+UnhappyKind = Literal["low_rating", "frustration", "repeated_failure", "recontact"]
+
+
+class UnhappyReason(BaseModel):
+    kind: UnhappyKind
+    at: datetime = Field(description="when: the rating or resolution, the escalation, or the customer's return")
+    detail: str
+
+
+class CameBack(BaseModel):
+    conversation_id: str
+    at: datetime
+    text: str
+
+
+class UnhappyItem(BaseModel):
+    case_id: int
+    conversation_id: str
+    status: str = Field(description="the case's status")
+    conversation_status: str
+    customer: str | None
+    escalation_reason: str
+    reasons: list[UnhappyReason]
+    queued_at: datetime
+    resolved_at: datetime | None
+    agent_id: int | None
+    agent_name: str | None
+    rating: int | None
+    rating_comment: str | None
+    came_back: CameBack | None
+    console_url: str = Field(description="the case in the agent console's history, transcript open")
+    can_follow_up: bool = Field(description="false while the conversation is already queued or with an agent")
+
+
+class UnhappyPage(BaseModel):
+    since: datetime
+    until: datetime
+    total: int
+    offset: int
+    limit: int
+    items: list[UnhappyItem]
+
+
+@router.get("/api/unhappy", response_model=UnhappyPage)
+async def get_unhappy(user: CurrentAgent, store: StoreDep, since: date | None = None, until: date | None = None,
+                      days: int = Query(default=30, ge=1, le=366),
+                      kind: Annotated[list[UnhappyKind] | None, Query(max_length=4, description="any of these; default all")] = None,
+                      recontact_days: int = Query(default=7, ge=1, le=90),
+                      limit: int = Query(default=50, ge=1, le=200),
+                      offset: int = Query(default=0, ge=0, le=100_000)) -> UnhappyPage:
+    """Customers who rated 1-2 of 5, were frustrated, failed twice or came back within `recontact_days` of
+    a resolution, by the case escalated in the period, newest first; each with why, when and who."""
+    start, end = period(since, until, days)
+    kinds = tuple(dict.fromkeys(kind)) if kind else UNHAPPY_KINDS
+    rows, total = await store.unhappy_cases(start, end, kinds, recontact_days, limit, offset)
+    items = []
+    for r in rows:
+        back = await store.first_return(r.case_id, recontact_days) if r.recontact else None
+        reasons = []
+        for k in learn.unhappy_reasons(r.reason, r.rating, r.recontact):
+            if k == "low_rating":
+                reasons.append(UnhappyReason(kind=k, at=r.resolved_at or r.queued_at, detail=f"rated {r.rating} of 5"
+                                             + (f': "{r.rating_comment}"' if r.rating_comment else "")))
+            elif k == "recontact" and back is not None:
+                hours = (back.at - (r.resolved_at or r.queued_at)).total_seconds() / 3600
+                when = f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
+                reasons.append(UnhappyReason(kind=k, at=back.at, detail=f"came back {when} after the resolution"))
+            elif k in ("frustration", "repeated_failure"):
+                reasons.append(UnhappyReason(kind=k, at=r.queued_at, detail={
+                    "frustration": "escalated: the customer was frustrated",
+                    "repeated_failure": "escalated: two answers in a row did not help"}[k]))
+        items.append(UnhappyItem(
+            case_id=r.case_id, conversation_id=r.conversation_id, status=r.status,
+            conversation_status=r.conversation_status, customer=learn.customer_label(r.contact),
+            escalation_reason=r.reason, reasons=reasons, queued_at=r.queued_at, resolved_at=r.resolved_at,
+            agent_id=r.agent_id, agent_name=r.agent_name, rating=r.rating, rating_comment=r.rating_comment,
+            came_back=CameBack(conversation_id=back.conversation_id, at=back.at, text=back.text[:300]) if back else None,
+            console_url=f"/console#case={r.case_id}",
+            can_follow_up=r.conversation_status in ("bot", "resolved")))
+    return UnhappyPage(since=start, until=end, total=total, offset=offset, limit=limit, items=items)
+
+
+class FollowUpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agent_id: int | None = Field(default=None, ge=1, le=INT_MAX,
+                                 description="assign the follow-up to this agent; none = put it in the queue")
+
+
+class FollowUpOut(BaseModel):
+    case_id: int = Field(description="the new follow-up case")
+    status: str
+    agent_id: int | None
+    conversation_id: str
+
+
+@router.post("/api/unhappy/{case_id}/follow-up", response_model=FollowUpOut, status_code=201,
+             responses={404: {}, 409: {}, 422: {}})
+async def follow_up(case_id: RowId, body: FollowUpIn, user: CurrentAgent, store: StoreDep,
+                    desk: DeskDep) -> FollowUpOut:
+    """Reopen the case's conversation as a new `follow_up` case: queued, or assigned to `agent_id` at once.
+    The customer is told in their chat that the team is following up."""
+    case = await store.get_case(case_id)
+    if case is None:
+        raise HTTPException(404, f"case {case_id} not found")
+    target = None
+    if body.agent_id is not None:
+        target = await store.get_user(body.agent_id)
+        if target is None or not target.active or target.role not in ("agent", "admin"):
+            raise HTTPException(422, "agent_id: not an active agent")
+    conv = await store.get_conversation(case.conversation_id)
+    if conv is None:
+        raise HTTPException(404, f"case {case_id} not found")
+    if conv.status not in ("bot", "resolved"):
+        raise HTTPException(409, f"the conversation is already {conv.status}")
+    packet = {**case.packet, "reason": "follow_up", "follow_up_of": case.id, "requested_by": user.name}
+    text = learn.follow_up_text(conv.lang)
+    try:
+        transition = await store.escalate(conv.id, "follow_up", packet, lambda position: (
+            text, {"position": position, "follow_up_of": case.id}))
+    except Conflict as exc:
+        raise HTTPException(409, exc.detail) from None
+    await desk.publish(transition.event)
+    await desk.publish_case(transition.case)
+    new = transition.case
+    if target is not None:
+        try:
+            new = (await desk.claim(new.id, target)).case
+        except DeskError as exc:  # e.g. the agent is at capacity: the follow-up stays in the queue
+            raise HTTPException(409, f"{exc.detail}; the follow-up is in the queue as case {new.id}") from None
+    return FollowUpOut(case_id=new.id, status=new.status, agent_id=new.agent_id, conversation_id=conv.id)
+
+
+@router.get("/editor/unhappy", include_in_schema=False)
+async def unhappy_page() -> HTMLResponse:
+    return page("unhappy.html")

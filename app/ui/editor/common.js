@@ -30,12 +30,12 @@ const Parley = (() => {
       location.reload();
     };
   }
-  async function start(main) {
+  async function start(main, roles = ["editor", "admin"]) {
     const r = await fetch("/api/auth/me", { credentials: "same-origin" });
     if (!r.ok) return showLogin();
     const me = await r.json();
-    if (!["editor", "admin"].includes(me.role)) {
-      showLogin(); document.querySelector("#login .err").textContent = "This page is for editors and admins; you are logged in as " + me.role + ".";
+    if (!roles.includes(me.role)) {
+      showLogin(); document.querySelector("#login .err").textContent = "This page is for " + roles.join("s and ") + "s; you are logged in as " + me.role + ".";
       return;
     }
     document.querySelector("#app").hidden = false;
