@@ -66,6 +66,11 @@ _COMPOUNDS = [
     (r"\bservizio clienti\b|\bassistenza clienti\b", "customerservice"),
     (r"\batendimento (ao|a) (cliente|clientes|consumidor)\b|\bservico (ao|de atendimento ao) cliente\b", "customerservice"),
     (r"\bhuman (being|beings)\b|\bhuman person\b", "human"),
+    (r"\bservice (agent|agents|rep|reps|representative|representatives)\b", "agent"),
+    (r"\b(someone|somebody|anyone|jemand(en|em)?|iemand|quelquun|alguien|alguem|qualcuno) (from|at|in|of|on|vom|von|aus|van|bij"
+     r"|de|du|del|da|do|di|dal|della|dell|dalla) (the |your |der |dem |de |het |la |le |il |el |o |a |l |ihrem |jullie )?"
+     r"(customerservice|support|team|staff|sales|kundenservice|kundendienst|klantenservice|equipe|equipo|soporte|suporte"
+     r"|assistenza|atendimento|servicio|service|servizio|servico)\b", "agent"),
     (r"\betres? humains?\b|\bser(es)? humanos?\b|\besser(i|e) uman[oi]\b", "human"),
     (r"\bquelqu ?un\b", "quelquun"),
     (r"\bun ?altra persona\b|\baltra persona\b|\bqualcun altro\b", "otherperson"),
@@ -80,6 +85,10 @@ _COMPOUNDS = [
     (r"\bagents? (immobiliers?|commerciale?s?|de voyages?|inmobiliarios?|comercial(es)?|di commercio|immobiliari)\b",
      "otheragent"),
     (r"\bcall ?cent(er|re|ers|res)\b", "callcenter"),
+    (r"\b(would|d|i d|should) like\b", "wouldlike"),
+    (r"\b(do|does|will|would) (i|we) (have|need) to\b|\bshould (i|we)\b|\bmust (i|we)\b|\bmuss ich\b|\bmoet ik\b"
+     r"|\bdois je\b|\btengo que\b", "mustiquestion"),
+    (r"\b(need|want|wanna|wouldlike|would like) to (know|ask|check|see|understand|find out)\b", "wonder"),
     (r"\bcontact ?(person|persons|people)\b|\bkontakt ?person(en)?\b|\bpersonnes? (de|a) contact(er)?\b"
      r"|\bpersonas? de contacto\b|\bpessoas? de contato\b|\bpersone? di (contatto|riferimento)\b", "contactperson"),
     (r"\bnodig\b(?=(?: \w+){0,5} uit\b)", "uitnodig"),
@@ -107,7 +116,8 @@ _PEOPLE = {
     "person", "persons", "someone", "somebody", "anyone", "anybody", "people", "persn", "staff", "team",
     "colleague", "personne", "quelquun", "quelqun", "collegue", "persona", "alguien", "companero", "companera",
     "jemand", "jemanden", "jemandem", "person", "kollege", "kollegin", "kollegen", "pessoa", "alguem", "colega",
-    "qualcuno", "collega", "persoon", "iemand", "collega", "member", "somone", "sombody", "someon",
+    "qualcuno", "collega", "persoon", "iemand", "collega", "member", "somone", "sombody", "someon", "otherperson",
+    "employee", "employees", "mitarbeitende", "empleado", "employe", "funcionario", "dipendente", "werknemer",
 }
 # Support in general: a target only after a verb of talking or contacting ("contact support").
 _SUPPORT = {"support", "soporte", "suporte", "assistenza", "assistance", "supportteam"}
@@ -128,13 +138,24 @@ _TALK = {
     "praten", "spreken", "chatten", "bellen", "doorverbinden", "verbind", "verbinden", "bereiken", "bereik",
     "praat", "spreek", "contacteren", "krijgen", "geef", "geven",
 }
+# Verbs that may follow the target (German and Dutch put them last: "mit einem Mitarbeiter sprechen").
+_TALK_AFTER = {
+    "talk", "speak", "chat", "sprechen", "reden", "chatten", "schreiben", "telefonieren", "verbinden", "weiterleiten",
+    "kontaktieren", "erreichen", "anrufen", "praten", "spreken", "bellen", "doorverbinden", "bereiken",
+    "contacteren", "krijgen", "spreek", "praat", "hablar", "parler", "parlare", "falar",
+}
+# Verbs that hand over something, not only a person ("get me a real person", but "get support", "give it to someone").
+_GIVE = {"get", "give", "put", "hand", "pass", "avoir", "krijgen", "geef", "geven"}
+# Words close to a helper by one letter that are not one.
+_NOT_NEAR = {"advise", "advised", "advises", "humane", "agenda", "operate", "operated", "personal", "humid", "members",
+             "mensa", "agents'", "manger", "humour"}
 # Verbs where the target is the subject: "can someone help me", "kann mir jemand helfen".
 _TARGET_DOES = {
-    "help", "call", "assist", "helfen", "anrufen", "aider", "appeler", "ayudar", "ayudarme", "llamar", "llamarme",
+    "help", "assist", "helfen", "anrufen", "aider", "appeler", "ayudar", "ayudarme", "llamar", "llamarme",
     "aiutare", "aiutarmi", "chiamare", "chiamarmi", "ajudar", "ligar", "helpen", "bellen", "contact",
 }
 _WANT = {
-    "want", "wanna", "need", "like", "prefer", "request", "demand", "rather", "require",
+    "want", "wanna", "need", "wouldlike", "prefer", "request", "demand", "rather", "require",
     "veux", "voudrais", "besoin", "souhaite", "souhaiterais", "prefere", "preferais", "aimerais",
     "quiero", "quisiera", "necesito", "prefiero", "kiero", "deseo",
     "voglio", "vorrei", "bisogno", "serve", "preferisco", "desidero",
@@ -147,7 +168,7 @@ _BETWEEN = {
     "to", "with", "a", "an", "the", "some", "your", "one", "of", "me", "through", "on", "over", "us", "you", "i",
     "can", "could", "please", "pls", "plz", "real", "live", "actual", "proper", "human", "speak", "talk", "just",
     "from", "in", "touch", "contact", "directly", "right", "now", "again", "actually", "someone", "else",
-    "support", "sales", "this", "contato", "contacto", "might", "may", "would", "will", "peut", "pourrait", "podria", "pourriez", "em",
+    "support", "sales", "this", "conversation", "chat", "contato", "contacto", "do", "da", "dos", "das", "might", "may", "would", "will", "peut", "pourrait", "podria", "pourriez", "em",
     "mit", "einem", "einer", "einen", "ein", "eine", "dem", "der", "den", "die", "des", "echten", "echte", "echter",
     "richtigen", "richtige", "realen", "bitte", "kurz", "mich", "mir", "ich", "vom", "von", "zu", "zum", "zur",
     "mal", "ihrem", "ihren", "eurem", "persoenlich", "personlich", "sie", "mit", "gern", "gerne", "doch", "nem",
@@ -180,10 +201,11 @@ _NEGATION = {"not", "no", "dont", "don't", "without", "stop", "enough", "hate", 
 _PHONE = {"number", "phone", "telephone", "nummer", "telefonnummer", "numero", "telefone", "telefono",
           "telefoonnummer", "hotline", "tel", "telefon"}
 _CALLBACK_RE = re.compile(
-    r"\b(call|ring) me( back)?\b|\bcall ?back\b|\bappelez moi\b|\bme rappeler\b|\betre rappelee?\b|\brappelez moi\b"
-    r"|\bruckruf\b|\bzuruckrufen\b|\bruf(en sie)? mich\b|\bterug ?bellen\b|\bteruggebeld\b|\bbel me\b"
-    r"|\bque me llamen\b|\bllamenme\b|\bme (puede|pueden) llamar\b|\bme llame\b|\bllamadme\b"
-    r"|\brichiamat[oa]\b|\bchiamatemi\b|\bmi (chiami|richiami)\b|\bme liguem\b|\bme ligue\b|\bme ligar\b|\bque me liguem\b"
+    r"\bcall me back\b|\bcallback\b|\ba call back\b|\bgive me a (call|ring)\b|\bcall me (asap|please|pls|now|today|on|at)\b"
+    r"|\b(someone|somebody|anyone|agent|person) (please |pls )?call me$|\bappelez moi\b|\bme rappeler\b"
+    r"|\betre rappelee?\b|\brappelez moi\b|\bruckruf\b|\bzuruckrufen\b|\bruf(en sie)? mich (bitte )?(an|zuruck)\b"
+    r"|\bterug ?bellen\b|\bteruggebeld\b|\bbel me\b|\bque me llamen\b|\bllamenme\b|\bme (puede|pueden) llamar\b"
+    r"|\bllamadme\b|\brichiamat[oa]\b|\bchiamatemi\b|\bmi (chiami|richiami)\b|\bme liguem\b|\bme ligue\b|\bme ligar\b"
 )
 # "is there a human", "any humans around", "gibt es hier einen Menschen", "c'è un umano", "is er een mens"
 _EXISTS_RE = re.compile(
@@ -195,12 +217,28 @@ _SERVICES = {"customerservice", "kundenservice", "kundendienst", "kundensupport"
 _HELP_NOUNS = {"help", "hilfe", "hulp", "aide", "ayuda", "aiuto", "ajuda"}
 # Questions to the bot about itself ("are you a real person?", "am I talking to a robot") are small talk.
 _ABOUT_BOT_RE = re.compile(
-    r"\b(are you|r u|is this|is it|am i (talking|speaking|chatting) (to|with)|you are|are u|you re|bist du|sind sie"
-    r"|ist das|rede ich mit|spreche ich mit|es tu|etes vous|c est|je parle a|eres|es usted|estoy hablando con|sei|(?<!c )e un"
-    r"|sto parlando con|voce e|(?<!c )e um|estou falando com|ben je|bent u|is dit|praat ik met|spreek ik met)"
-    r" (a |an |un |une |ein |eine |einem |einer |een |uno |una |um |uma |met een |with a |to a |mit einem |con un |con una |com um |com uma |avec un |a un |a une )?"
-    r"(real |actual |live |echte[rn]? |echt |vraie? |vero |vera |de verdad |reale? |real )?"
-    r"(person|human|humain|humano|umano|mensch|mens|persoon|personne|persona|pessoa|bot|robot|robo)\b(?! (please|pls|bitte|svp|aub|por favor|per favore))")
+    r"\b(are|r) (you|u)\b|\b(you are|you re|u r)\b|\bcould you be\b|\bam i (talking|speaking|chatting|texting)\b"
+    r"|\bis (this|it|that) (a |an )?(real|bot|robot|human|person|automated|ai|live|chatbot)\b|\bbist du\b"
+    r"|\bsind sie (ein|eine|echt|ein mensch)\b|\bist das (ein|eine)\b|\b(rede|spreche|chatte|schreibe) ich\b|\bes tu\b"
+    r"|\betes vous\b|\bc est (un|une) (robot|bot|humain|vraie?)\b|\bje parle (a|avec)\b|\beres\b|\bes usted\b"
+    r"|\bestoy hablando\b|\bsei (un|una|umano|vero|reale)\b|\bsto parlando\b|(?<!c )\be un (bot|robot|umano)\b"
+    r"|\bvoce e\b|(?<!c )\be um (robo|bot|humano)\b|\bestou falando\b|\bben je\b|\bbent u\b|\bis dit\b"
+    r"|\b(praat|spreek|chat) ik\b")
+
+
+def _drop_questions_about_the_bot(text: str) -> str:
+    """'are you a real person? i want an agent' -> 'i want an agent': a sentence asking what the bot
+    is (small talk) asks for no one, unless it also asks to talk or wants someone."""
+    kept = []
+    for sentence in re.split(r"[?!.;\n]+", text):
+        norm = _compound(normalise(sentence))
+        match = _ABOUT_BOT_RE.search(norm)
+        if match:
+            rest = _words(norm[:match.start()] + " " + norm[match.end():])
+            if not any(w in _WANT or w in _TALK for w in rest):
+                continue
+        kept.append(sentence)
+    return " , ".join(kept)
 
 
 def _compound(norm: str) -> str:
@@ -211,7 +249,7 @@ def _compound(norm: str) -> str:
 
 
 def _is_target(word: str, people: bool = True, support: bool = False) -> bool:
-    return (_near(word, _HELPERS) or (people and (word in _PEOPLE or _near(word, {"someone", "somebody", "person"})))
+    return ((word not in _NOT_NEAR and _near(word, _HELPERS)) or (people and (word in _PEOPLE or _near(word, {"someone", "somebody", "person"})))
             or (support and word in _SUPPORT))
 
 
@@ -221,14 +259,22 @@ def _joined(words: list[str], i: int, j: int) -> bool:
     return hi - lo <= 6 and all(w in _BETWEEN for w in words[lo + 1:hi])
 
 
-def is_human_request(text: str) -> bool:
-    norm = normalise(text)
-    if not norm:
+_TASK_LINKS = {"to", "who", "that", "for", "um", "pour", "para", "per", "que", "qui", "quien", "die", "om", "der", "che"}
+
+
+def _for_a_task(words: list[str], i: int) -> bool:
+    """'I need someone to look at my car': someone for a task that is not talking or helping."""
+    if i + 2 >= len(words) or words[i + 1] not in _TASK_LINKS:
         return False
-    norm = _compound(norm)
-    about_bot = _ABOUT_BOT_RE.search(norm)
-    if about_bot:  # "are you a real person?" asks about the bot; the rest of the message may still ask
-        norm = (norm[:about_bot.start()] + " , " + norm[about_bot.end():]).strip()
+    after = words[i + 2: i + 5]
+    return not any(w in _TALK or w in _TALK_AFTER or w in _TARGET_DOES or w in {"can", "kann", "kan", "peut", "puede", "pode", "puo"}
+                   for w in after)
+
+
+def is_human_request(text: str) -> bool:
+    norm = _compound(normalise(_drop_questions_about_the_bot(text)))
+    if not norm or "mustiquestion" in norm:  # "do I have to talk to someone to close my account?" asks how
+        return False
     if _CALLBACK_RE.search(norm):
         return True
     words = _words(norm)
@@ -242,7 +288,7 @@ def is_human_request(text: str) -> bool:
         if not people_only or len(words) <= 4 or any(w in _REAL for w in words):
             return True
     for i, word in enumerate(words):
-        helper = _near(word, _HELPERS) or word in _HELPERS_WITH_VERB
+        helper = (word not in _NOT_NEAR and _near(word, _HELPERS)) or word in _HELPERS_WITH_VERB
         person = word in _PEOPLE or _near(word, {"someone", "somebody", "person"})
         support = word in _SUPPORT
         if not (helper or person or support):
@@ -250,12 +296,13 @@ def is_human_request(text: str) -> bool:
         for j, other in enumerate(words):
             if j == i or not _joined(words, i, j):
                 continue
-            if other in _TALK and (j < i or words[j] not in {"get", "give", "put", "hand", "pass", "avoir"}):
+            if other in _TALK and not (person and other in {"call", "contact"}) and ((j < i and not (support and other in _GIVE)) or (j > i and other in _TALK_AFTER)):
                 return True  # "speak to someone", "mit einem Mitarbeiter sprechen", "klantenservice bellen"
-            if other in _WANT and not support:
+            if other in _WANT and not support and (j < i or other == "nodig") and not (
+                    j > 0 and words[j - 1] in _NEGATION) and not (person and _for_a_task(words, i)):
                 return True  # "I want a human", "ich brauche einen Menschen", "ik heb een mens nodig"
-            if j > i and other in _TARGET_DOES and not support:
-                return True  # "can someone help me", "qualcuno mi può chiamare"
+            if j > i and other in _TARGET_DOES and not support and len(words) - j <= 3:
+                return True  # "can someone help me?", "qualcuno mi può chiamare?" (not "can someone help me unblock my pin")
         if (helper or person) and word not in {"people", "team", "staff", "member"} and any(
                 w in _REAL for w in words[max(0, i - 2):i + 3] if w != word):
             if person or len(words) <= 8:
@@ -264,7 +311,7 @@ def is_human_request(text: str) -> bool:
             if word in _REAL_HUMANS or (i == len(words) - 1 and word not in _SERVICES):
                 return True  # "is there a human I can talk to", "any humans around?", "is er een mens aanwezig"
         if helper or support:
-            if any(w in _PHONE for w in words):
+            if any(w in _PHONE and _joined(words, i, j) for j, w in enumerate(words)):
                 return True  # "customer service number", "Telefonnummer vom Kundenservice"
         if (helper or person) and any(w in _HELP_NOUNS and _joined(words, j, i) for j, w in enumerate(words[:i])):
             return True  # "help from a human", "Hilfe von einem Menschen", "hulp van een medewerker"
@@ -280,7 +327,6 @@ def is_human_request(text: str) -> bool:
 _BOT_PHRASES_RE = re.compile(
     r"\b(tired of|hate|sick of|stop|done) talking to (a |an |the |this )?(bot|robot|machine|computer)\b"
     r"|\btalking to (a |an |the |this )?(bot|robot|machine|computer) (is|sucks)\b"
-    r"|\b(forward|transfer|connect|put) me (on |over |through )?(to|with)\b"
     r"|^(human )?hand ?off( please| pls| now)?$|\bhuman (support|help|agent)\b"
     r"|^(please )?(transfer|connect|forward) me( please| pls| now)?$"
     r"|\bmich (bitte )?(weiterleiten|weiterverbinden|verbinden|durchstellen)\b|\bverbind (me|mij) (alstublieft |aub |even )?door\b"
