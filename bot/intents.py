@@ -136,7 +136,7 @@ _TALK = {
     "sprechen", "reden", "chatten", "schreiben", "telefonieren", "verbinden", "verbindet", "weiterleiten",
     "weiterverbinden", "erreichen", "erreiche", "kontaktieren", "anrufen", "durchstellen", "sprechen",
     "praten", "spreken", "chatten", "bellen", "doorverbinden", "verbind", "verbinden", "bereiken", "bereik",
-    "praat", "spreek", "contacteren", "krijgen", "geef", "geven",
+    "praat", "spreek", "contacteren", "krijgen", "geef", "geven", "zet", "colocar", "poner", "mettre",
 }
 # Verbs that may follow the target (German and Dutch put them last: "mit einem Mitarbeiter sprechen").
 _TALK_AFTER = {
@@ -168,7 +168,8 @@ _BETWEEN = {
     "to", "with", "a", "an", "the", "some", "your", "one", "of", "me", "through", "on", "over", "us", "you", "i",
     "can", "could", "please", "pls", "plz", "real", "live", "actual", "proper", "human", "speak", "talk", "just",
     "from", "in", "touch", "contact", "directly", "right", "now", "again", "actually", "someone", "else",
-    "support", "sales", "this", "conversation", "chat", "contato", "contacto", "do", "da", "dos", "das", "might", "may", "would", "will", "peut", "pourrait", "podria", "pourriez", "em",
+    "support", "sales", "this", "conversation", "chat", "d", "por", "telefono", "telephone", "phone",
+    "telefone", "al", "telefonisch", "am", "door", "naar", "line", "only", "contato", "contacto", "do", "da", "dos", "das", "might", "may", "would", "will", "peut", "pourrait", "podria", "pourriez", "em",
     "mit", "einem", "einer", "einen", "ein", "eine", "dem", "der", "den", "die", "des", "echten", "echte", "echter",
     "richtigen", "richtige", "realen", "bitte", "kurz", "mich", "mir", "ich", "vom", "von", "zu", "zum", "zur",
     "mal", "ihrem", "ihren", "eurem", "persoenlich", "personlich", "sie", "mit", "gern", "gerne", "doch", "nem",
@@ -187,7 +188,7 @@ _FILLERS = {
     "alstublieft", "graag", "un", "une", "una", "uno", "um", "uma", "ein", "eine", "einen", "einem", "een",
     "echte", "echten", "echter", "echt", "vrai", "vraie", "reel", "verdad", "vero", "vera", "verdadeira",
     "verdadero", "s'il", "vous", "plait", "sil", "again", "me", "hello", "hi", "hey", "ok", "okay", "just",
-    "right", "away", "immediately", "s", "sofort", "jetzt", "maintenant", "ahora", "subito", "agora", "nu", "meteen",
+    "right", "away", "immediately", "s", "only", "nur", "seulement", "solo", "somente", "alleen", "sofort", "jetzt", "maintenant", "ahora", "subito", "agora", "nu", "meteen",
     "direct", "dringend", "urgent", "urgente", "de", "do", "da", "di", "del", "ser", "mal", "kurz", "ma", "mi", "al",
     "o", "a", "la", "le", "el", "il", "lo", "persoonlijk",
 }
@@ -205,11 +206,18 @@ _CALLBACK_RE = re.compile(
     r"|\b(someone|somebody|anyone|agent|person) (please |pls )?call me$|\bappelez moi\b|\bme rappeler\b"
     r"|\betre rappelee?\b|\brappelez moi\b|\bruckruf\b|\bzuruckrufen\b|\bruf(en sie)? mich (bitte )?(an|zuruck)\b"
     r"|\bterug ?bellen\b|\bteruggebeld\b|\bbel me\b|\bque me llamen\b|\bllamenme\b|\bme (puede|pueden) llamar\b"
-    r"|\bllamadme\b|\brichiamat[oa]\b|\bchiamatemi\b|\bmi (chiami|richiami)\b|\bme liguem\b|\bme ligue\b|\bme ligar\b"
+    r"|\bllamadme\b|\brichiam\w*\b|\bchiamatemi\b|\bbel (me|mij) (terug|aub|alstublieft)\b|\bmi (chiami|richiami)\b|\bme liguem\b|\bme ligue\b|\bme ligar\b"
 )
 # "is there a human", "any humans around", "gibt es hier einen Menschen", "c'è un umano", "is er een mens"
 _EXISTS_RE = re.compile(
-    r"\b(is there|are there|are you|any|anybody|anyone|gibt es|ist (da|hier)|y a|il y a|hay|c e|ce|tem|ha|is er|zijn er)\b")
+    r"\b(is there|are there|are you|any|anybody|anyone|gibt es|ist (da|hier)|y a|il y a|hay|c e|ce|tem|ha|is er|zijn er"
+    r"|is hier|is daar|ist hier)\b")
+# "is a human available?", "un conseiller est disponible ?", "ist ein Mitarbeiter da?"
+_AVAILABLE = {"available", "around", "online", "free", "there", "disponible", "disponibles", "disponibile", "disponibili",
+              "disponivel", "disponiveis", "beschikbaar", "aanwezig", "verfugbar", "da", "erreichbar", "libre", "libero"}
+_TALK_PREFIXES = ("transf", "trasf", "contat", "contact", "kontakt", "comunic", "connect", "conect", "weiterleit",
+                  "doorverbind")
+_ME = {"me", "mij", "mich", "mir", "moi", "mi", "i", "ik", "ich", "je", "eu", "yo", "io", "m", "us", "uns", "ons", "nous"}
 _REAL_HUMANS = {"human", "humans", "humain", "humains", "humano", "humanos", "umano", "umani", "mensch", "menschen",
                 "mens", "mensen"}
 _SERVICES = {"customerservice", "kundenservice", "kundendienst", "kundensupport", "klantenservice", "klantendienst",
@@ -296,6 +304,10 @@ def is_human_request(text: str) -> bool:
         for j, other in enumerate(words):
             if j == i or not _joined(words, i, j):
                 continue
+            if other.startswith(_TALK_PREFIXES) and j < i and not person:
+                return True  # "transfiérame a atención al cliente", "me transfira para o atendimento"
+            if other in _GIVE and j < i and not any(w in _ME for w in words[max(0, j - 2):i]):
+                continue  # "get me a real person", "can I get a live agent"; not "krijgen medewerkers korting"
             if other in _TALK and not (person and other in {"call", "contact"}) and ((j < i and not (support and other in _GIVE)) or (j > i and other in _TALK_AFTER)):
                 return True  # "speak to someone", "mit einem Mitarbeiter sprechen", "klantenservice bellen"
             if other in _WANT and not support and (j < i or other == "nodig") and not (
@@ -310,6 +322,9 @@ def is_human_request(text: str) -> bool:
         if helper and word not in _HELPERS_WITH_VERB and _EXISTS_RE.search(" ".join(words[max(0, i - 5):i])):
             if word in _REAL_HUMANS or (i == len(words) - 1 and word not in _SERVICES):
                 return True  # "is there a human I can talk to", "any humans around?", "is er een mens aanwezig"
+        if helper and word not in _SERVICES and len(words) <= 8 and any(
+                w in _AVAILABLE for w in words[i + 1:i + 4]):
+            return True  # "is a human available?", "c'è un operatore disponibile?", "ist ein Mitarbeiter da?"
         if helper or support:
             if any(w in _PHONE and _joined(words, i, j) for j, w in enumerate(words)):
                 return True  # "customer service number", "Telefonnummer vom Kundenservice"
