@@ -4,7 +4,7 @@ An ASGI middleware, so it runs before FastAPI reads (and buffers) anything: a de
 Content-Length over the limit is answered at once, and a chunked body is counted as it streams
 and cut off at the limit. Limits (app.config): PARLEY_MAX_BODY_BYTES for the API,
 PARLEY_MAX_ARTICLE_BODY_BYTES for the article and content-gap routes, PARLEY_MAX_UPLOAD_BYTES for
-the article import.
+the article import, PARLEY_MAIL_MAX_BYTES for the inbound email webhook.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from app.config import Settings
 
 IMPORT_PATH = "/api/articles/import"
 ARTICLE_PREFIXES = ("/api/articles", "/api/gaps")
+MAIL_INBOUND_PATH = "/api/mail/inbound"  # a raw email: PARLEY_MAIL_MAX_BYTES
 
 
 class BodyTooLarge(HTTPException):
@@ -35,6 +36,8 @@ def too_large(limit: int) -> str:
 def limit_for(settings: Settings, path: str) -> int:
     if path == IMPORT_PATH:
         return settings.max_upload_bytes
+    if path == MAIL_INBOUND_PATH:
+        return settings.mail_max_bytes
     if path.startswith(ARTICLE_PREFIXES):
         return settings.max_article_body_bytes
     return settings.max_body_bytes

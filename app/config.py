@@ -175,6 +175,36 @@ class Settings(BaseSettings):
                                                    "may send per hour, over all its conversations.")
     transcript_emails_total_per_hour: int = Field(default=200, ge=1, description="Transcript emails the whole desk may "
                                                   "send per hour (a cap on what an abuser can relay).")
+    # --- the email channel (app/email_channel.py) and follow-ups (app/followup.py)
+    mail_reply_domain: str = Field(default="", max_length=200, pattern=r"^[A-Za-z0-9.-]*$", description="Domain of "
+                                   "the per-conversation reply addresses (reply+<conversation>.<signature>@domain), "
+                                   "whose mail must reach Parley's receiver or inbound webhook; empty = the domain of "
+                                   "PARLEY_MAIL_FROM.")
+    mail_support_address: str = Field(default="", max_length=254, description="The support address: an email to it "
+                                      "starts a new conversation (channel email) that the bot answers by email; "
+                                      "empty = inbound email only continues conversations.")
+    mail_batch_seconds: float = Field(default=60, ge=0, le=3600, description="Replies to a customer who is not "
+                                      "connected are emailed this long after the first one, together (several "
+                                      "replies within it make one email); a customer who connects meanwhile reads "
+                                      "them in the chat instead.")
+    mail_max_attempts: int = Field(default=5, ge=1, le=20, description="Attempts to hand a reply email to the SMTP "
+                                   "server before giving up; each failure is an internal event on the case.")
+    mail_retry_seconds: float = Field(default=60, gt=0, le=86400, description="Wait before the first retry of a "
+                                      "failed email; it doubles after each further failure.")
+    mail_max_bytes: int = Field(default=10_485_760, ge=1024, le=104_857_600, description="Largest inbound email "
+                                "(SMTP DATA or the inbound webhook's body); larger is refused (552 / 413).")
+    mail_inbound_secret: str = Field(default="", max_length=200, description="Shared secret of POST "
+                                     "/api/mail/inbound (header X-Parley-Mail-Secret); empty = the endpoint is off.")
+    mail_receiver: bool = Field(default=False, description="Run the built-in SMTP receiver inside the server "
+                                "(`parley mail serve` runs it on its own).")
+    mail_receiver_host: str = Field(default="127.0.0.1", max_length=200, description="Interface the SMTP receiver "
+                                    "listens on.")
+    mail_receiver_port: int = Field(default=2525, ge=1, le=65535, description="TCP port of the SMTP receiver.")
+    mail_interval_seconds: float = Field(default=2.0, gt=0, le=60, description="How often the email outbox and the "
+                                         "follow-ups are checked.")
+    followup_delay: float = Field(default=86400, ge=0, le=90 * 86400, description="Seconds after a resolution or a "
+                                  "transfer before the customer is asked \"Did that solve it?\" (in the chat if "
+                                  "connected, else by email); 0 = no follow-ups.")
 
     # --- integrations: outgoing webhooks (app/webhooks.py)
     webhooks_enabled: bool = Field(default=True, description="Run the webhook worker in this process (it feeds the "

@@ -79,8 +79,14 @@ class Identify(_Frame):
     user_hash: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 
+class FollowupAnswer(_Frame):  # "Did that solve it?" (app/followup.py)
+    type: Literal["followup_answer"]
+    followup_id: int = Field(ge=1)
+    answer: Literal["yes", "no"]
+
+
 CustomerFrame = Annotated[
-    Union[CustomerMessage, RequestHuman, Feedback, Resume, Typing, Ping, Rating, Contact, Identify],
+    Union[CustomerMessage, RequestHuman, Feedback, Resume, Typing, Ping, Rating, Contact, Identify, FollowupAnswer],
     Field(discriminator="type"),
 ]
 
@@ -159,11 +165,12 @@ AgentFrame = Annotated[
 
 _customer_adapter: TypeAdapter[Any] = TypeAdapter(CustomerFrame)
 _agent_adapter: TypeAdapter[Any] = TypeAdapter(AgentFrame)
-CUSTOMER_TYPES = ("message", "request_human", "feedback", "resume", "typing", "ping", "rating", "contact", "identify")
+CUSTOMER_TYPES = ("message", "request_human", "feedback", "resume", "typing", "ping", "rating", "contact", "identify",
+                  "followup_answer")
 AGENT_TYPES = ("claim", "open", "message", "note", "resolve", "hand_back", "transfer", "typing", "presence", "ping",
                "join")
 SERVER_TYPES = ("session", "message", "handoff", "queue", "typing", "error", "pong", "feedback", "hello",
-                "case", "event", "transcript", "ack", "rating", "contact")
+                "case", "event", "transcript", "ack", "rating", "contact", "followup", "followup_answer")
 
 
 class FrameError(Exception):
@@ -249,6 +256,10 @@ def error_frame(code: str, detail: str, ref: str | None = None) -> dict[str, Any
 def event_frame(event: Event) -> dict[str, Any]:
     """A stored event as the customer-facing frame (`message` or `handoff`)."""
     data = event.data
+    if event.kind == "followup":  # a check-in with yes/no answers (app/followup.py)
+        return {"type": "followup", "seq": event.seq, "followup_id": data.get("followup_id"), "text": event.text,
+                "answers": data.get("answers", ["yes", "no"]), "case_id": data.get("case_id"),
+                "created_at": event.created_at.isoformat()}
     if event.kind == "handoff":
         return {
             "type": "handoff", "seq": event.seq, "status": data.get("status"), "reason": data.get("reason"),

@@ -24,7 +24,8 @@ from knowledge_base.embedder import Embedder
 from knowledge_base.factory import load_embedder
 
 log = logging.getLogger("parley")
-OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "sites", "analytics", "privacy", "integrations", "api_v1")
+OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "sites", "analytics", "privacy", "integrations", "api_v1",
+                   "mail")
 
 
 def make_broker(settings: Settings) -> Broker:

@@ -172,6 +172,14 @@ class CustomerSession:
             await self.deliver(await self.desk.leave_contact(self.conv.id, frame.email, frame.name))
         elif isinstance(frame, ev.Identify):
             await self.identify(frame)
+        elif isinstance(frame, ev.FollowupAnswer):
+            from app.followup import FollowupError, answer
+
+            try:
+                result = await answer(self.desk, frame.followup_id, frame.answer, self.conv.id)
+            except FollowupError as exc:
+                raise ev.FrameError(exc.code, exc.detail) from None
+            await self.send({"type": "followup_answer", **result})
 
     async def identify(self, frame: ev.Identify) -> None:
         site = await self.services.store.get_site(self.conv.site_key) if self.conv.site_key else None

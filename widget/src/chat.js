@@ -400,8 +400,41 @@
     return d;
   }
 
+  /* "Did that solve it?" after a resolution or a transfer: Yes / No, answered once (app/followup.py) */
+  function followupRow(ev) {
+    lastGroup = null;
+    var d = el('div', 'sys fu'), done = (S.fu || {})[ev.followup_id];
+    d.appendChild(el('span', null, ev.text || ''));
+    if (done) {
+      d.appendChild(el('span', 'fb-done', t(done === 'yes' ? 'fb_yes' : 'fb_no')));
+      return d;
+    }
+    ['yes', 'no'].forEach(function (a) {
+      var b = el('button', 'fbb', t(a));
+      b.type = 'button';
+      b.addEventListener('click', function () {
+        S.fu = S.fu || {};
+        S.fu[ev.followup_id] = a;
+        save();
+        control({ type: 'followup_answer', followup_id: ev.followup_id, answer: a });
+        var nd = followupRow(ev);
+        d.parentNode.replaceChild(nd, d);
+      });
+      d.appendChild(b);
+    });
+    return d;
+  }
+  function onFollowupAnswer(f) {
+    if (!f.followup_id || !f.answer) return;
+    S.fu = S.fu || {};
+    if (S.fu[f.followup_id] === f.answer) return;
+    S.fu[f.followup_id] = f.answer;  // answered elsewhere first (another tab, the email link)
+    save();
+    renderAll();
+  }
+
   function renderEvent(ev) {
-    var n = ev.type === 'handoff' ? handoffRow(ev) : messageRow(ev, false);
+    var n = ev.type === 'handoff' ? handoffRow(ev) : ev.type === 'followup' ? followupRow(ev) : messageRow(ev, false);
     if (!n) return;
     if (ev.seq) n.setAttribute('data-seq', ev.seq);
     msgs.appendChild(n);
@@ -784,7 +817,9 @@
     switch (f.type) {
       case 'session': return onSession(f);
       case 'message':
-      case 'handoff': return onEvent(f);
+      case 'handoff':
+      case 'followup': return onEvent(f);
+      case 'followup_answer': return onFollowupAnswer(f);
       case 'queue': return onQueue(f);
       case 'typing': return onTyping(f);
       case 'error': return onError(f);
@@ -841,7 +876,8 @@
   function slim(f) {
     var e = { type: f.type, seq: f.seq };
     ['sender', 'text', 'article', 'suggestions', 'client_msg_id', 'created_at', 'agent', 'action',
-      'html', 'more_html', 'offer_person', 'status', 'reason', 'position', 'estimated_wait_seconds', 'availability', 'agents_online']
+      'html', 'more_html', 'offer_person', 'status', 'reason', 'position', 'estimated_wait_seconds', 'availability', 'agents_online',
+      'followup_id']
       .forEach(function (k) { if (f[k] != null) e[k] = f[k]; });
     return e;
   }
