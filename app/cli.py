@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -73,8 +74,9 @@ def db_upgrade(revision: str = typer.Argument("heads")) -> None:
     typer.echo(f"database at {revision}")
 
 
-async def _with_runtime(fn: Any) -> Any:
-    """Run `fn(store, knowledge)` against the configured database with the embedding model loaded."""
+async def _with_runtime(fn: Any, threads: int | None = None) -> Any:
+    """Run `fn(store, knowledge)` against the configured database with the embedding model loaded
+    (on `threads` threads; default PARLEY_EMBEDDING_THREADS)."""
     from app.realtime.memory import MemoryBroker
     from app.knowledge import KnowledgeRuntime
     from app.storage.migrations import upgrade_database
@@ -91,12 +93,14 @@ async def _with_runtime(fn: Any) -> Any:
         broker = RedisBroker(settings.redis_url, settings.redis_prefix)
         await broker.start()
     try:
-        embedder = load_embedder(settings.embedding_model, settings.embedding_threads, settings.embedding_backend,
-                                 settings.onnx_cache_dir)
+        embedder = load_embedder(settings.embedding_model, threads or settings.embedding_threads,
+                                 settings.embedding_backend, settings.onnx_cache_dir)
         knowledge = KnowledgeRuntime(store, broker, embedder, settings.index_path, settings.chunk_words,
                                      settings.aggregate_k, settings.classifier_c, settings.lexical_weight)
         await knowledge.load()  # what is already indexed is not embedded again
-        return await fn(store, knowledge)
+        result = await fn(store, knowledge)
+        await knowledge.settle()  # index and classifier saved: the next server start is ready at once
+        return result
     finally:
         await broker.close()
         await store.close()
@@ -125,13 +129,38 @@ def load_drafts(path: Path, fmt: str, include_plain_intents: bool = False, mappi
     raise typer.BadParameter(f"unknown format {fmt!r}")
 
 
+@contextlib.contextmanager
+def _import_progress(total: int) -> Any:
+    """progress(done, total) for an import: a bar on a terminal, else one plain line per call
+    (`imported 50/246 articles`), so a log or CI shows it advance."""
+    if sys.stderr.isatty():
+        with typer.progressbar(length=total, label="importing", file=sys.stderr) as bar:
+            shown = [0]
+
+            def advance(done: int, _total: int) -> None:
+                bar.update(done - shown[0])
+                shown[0] = done
+
+            yield advance
+        return
+
+    def line(done: int, total: int) -> None:
+        print(f"imported {done}/{total} articles", file=sys.stderr, flush=True)
+
+    yield line
+
+
 @kb_cli.command("import")
 def kb_import(path: Path = typer.Argument(..., exists=True, help="A folder or file to import."),
               format: str = typer.Option("markdown", "--format", "-f", help="markdown, rasa, csv or zendesk"),
               column_map: Optional[str] = typer.Option(None, "--map", help="csv: field=Column pairs, e.g. question=Q,answer=A,category=Topic"),
               plain_intents: bool = typer.Option(False, help="rasa: import plain intents that have a response too."),
-              status: Optional[str] = typer.Option(None, help="Override every article's status (draft, published).")) -> None:
-    """Import articles. Idempotent: re-importing updates changed articles and never duplicates."""
+              status: Optional[str] = typer.Option(None, help="Override every article's status (draft, published)."),
+              threads: int = typer.Option(0, min=0, max=64, help="Embedding threads for the import; 0 = every core.")
+              ) -> None:
+    """Import articles. Idempotent: re-importing updates changed articles and never duplicates.
+    One bulk operation: articles are embedded and stored in groups, with a progress bar on a
+    terminal and a line per group otherwise."""
     result = load_drafts(path, format, plain_intents, column_map)  # type: ignore[arg-type]
     for problem in result.problems:
         typer.echo(f"skipped {problem}", err=True)
@@ -143,14 +172,13 @@ def kb_import(path: Path = typer.Argument(..., exists=True, help="A folder or fi
 
     async def run(store: Any, knowledge: Any) -> dict[str, int]:
         counts = {"created": 0, "updated": 0, "unchanged": 0}
-        with typer.progressbar(drafts, label="importing", file=sys.stderr) as bar:
-            for draft in bar:
-                _, outcome = await knowledge.save_draft(draft)
+        with _import_progress(len(drafts)) as progress:
+            for _, outcome in await knowledge.import_drafts(drafts, progress=progress):
                 counts[outcome] += 1
         await knowledge.save_index()
         return counts
 
-    counts = asyncio.run(_with_runtime(run))
+    counts = asyncio.run(_with_runtime(run, threads or os.cpu_count() or 1))
     typer.echo(f"created {counts['created']}, updated {counts['updated']}, unchanged {counts['unchanged']}, "
                f"skipped {len(result.problems)}")
     if result.problems and not drafts:

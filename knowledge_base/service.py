@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,23 @@ def embed_article(embedder: Embedder, article_id: str, title: str, body: str,
     """The entries of an article and their vectors, ready to store and index."""
     entries = article_entries(article_id, title, body, questions, chunk_words)
     return entries, embedder.encode([e.text for e in entries])
+
+
+def embed_articles(embedder: Embedder, articles: Sequence[tuple[str, str, str, Sequence[str]]],
+                   chunk_words: int) -> list[tuple[list[Entry], np.ndarray]]:
+    """`embed_article` for many (id, title, body, questions) at once, with the same vectors: every
+    entry of every article in one model call (sorted by length across articles, so batches carry
+    little padding), and a text that recurs (a site's boilerplate sentence, a shared title) is
+    encoded once. A bulk import's cost is this call."""
+    entries = [article_entries(aid, title, body, list(questions), chunk_words)
+               for aid, title, body, questions in articles]
+    unique: dict[str, int] = {}
+    for article in entries:
+        for e in article:
+            unique.setdefault(e.text, len(unique))
+    vectors = embedder.encode(list(unique)) if unique else np.zeros((0, embedder.dim), dtype=np.float32)
+    return [(article, vectors[[unique[e.text] for e in article]].reshape(len(article), embedder.dim))
+            for article in entries]
 
 
 class KnowledgeBase:
