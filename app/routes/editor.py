@@ -537,10 +537,8 @@ async def import_articles(request: Request, user: CurrentEditor, knowledge: Know
     result = await asyncio.to_thread(read_upload, format, filename, data, mapping)
     report = ImportReport(created=[], updated=[], unchanged=[], skipped=[str(p) for p in result.problems],
                           rejected=not result.drafts and bool(result.problems))
-    for draft in result.drafts:
-        if status:
-            draft = replace(draft, status=status)
-        article, outcome = await knowledge.save_draft(draft, user.id)
+    drafts = [replace(d, status=status) if status else d for d in result.drafts]
+    for article, outcome in await knowledge.import_drafts(drafts, user.id):  # one bulk operation
         getattr(report, outcome).append(ImportItem(id=article.id, title=article.title, outcome=outcome))
     return report
 
