@@ -233,10 +233,10 @@ class IntegrationStore:
         if not rows:
             return 0
         insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(t.webhook_deliveries)
-        stmt = insert.on_conflict_do_nothing(index_elements=["endpoint_id", "source"])
+        stmt = insert.on_conflict_do_nothing(index_elements=["endpoint_id", "source"]).returning(
+            t.webhook_deliveries.c.id)
         async with self.engine.begin() as conn:
-            result = await conn.execute(stmt, rows)
-        return max(int(result.rowcount or 0), 0)
+            return len((await conn.execute(stmt, rows)).all())
 
     async def cursor(self, name: str) -> int | None:
         async with self.engine.connect() as conn:

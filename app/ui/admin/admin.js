@@ -174,3 +174,119 @@
   });
   load();
 })();
+
+// API tokens and webhooks (issue 14). Every value from the server is set with textContent too.
+(function () {
+  const $ = (id) => document.getElementById(id);
+  async function api(method, path, body) {
+    const r = await fetch(path, {method, credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-Requested-With": "parley-admin"},
+      body: body === undefined ? undefined : JSON.stringify(body)});
+    const data = r.status === 204 ? null : await r.json();
+    if (!r.ok) throw new Error(data && data.detail ? (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail)) : "error " + r.status);
+    return data;
+  }
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    if (cls) node.className = cls;
+    return node;
+  }
+  function say(text) { $("status").textContent = text; }
+  function once(title, value) {
+    $("once-h").textContent = title;
+    $("once-value").textContent = value;
+    $("once-box").hidden = false;
+    $("once-box").scrollIntoView({block: "nearest"});
+  }
+  let users = [];
+
+  async function loadTokens() {
+    const tokens = await api("GET", "/api/admin/tokens");
+    const body = $("tokens").querySelector("tbody");
+    body.replaceChildren();
+    for (const t of tokens) {
+      const tr = document.createElement("tr");
+      const who = users.find((u) => u.id === t.user_id);
+      const actions = el("td");
+      if (!t.revoked_at) {
+        const b = el("button", "Revoke", "btn btn-sm");
+        b.type = "button";
+        b.setAttribute("aria-label", "Revoke " + t.name);
+        b.addEventListener("click", async () => {
+          try { await api("DELETE", "/api/admin/tokens/" + t.id); say("Revoked " + t.name + "."); await loadTokens(); }
+          catch (err) { say(err.message); }
+        });
+        actions.append(b);
+      }
+      tr.append(el("td", t.name), el("td", t.prefix + "…", "mono-cell"), el("td", who ? who.email : String(t.user_id)),
+        el("td", t.scopes.join(" ")), el("td", t.last_used_at ? new Date(t.last_used_at).toLocaleString() : "never"),
+        el("td", t.revoked_at ? "revoked" : "active", t.revoked_at ? "off" : ""), actions);
+      body.append(tr);
+    }
+  }
+
+  async function loadHooks() {
+    const hooks = await api("GET", "/api/admin/webhooks");
+    const body = $("hooks").querySelector("tbody");
+    body.replaceChildren();
+    for (const h of hooks) {
+      const tr = document.createElement("tr");
+      const counts = Object.entries(h.deliveries).map(([k, v]) => v + " " + k).join(", ") || "none yet";
+      const actions = el("td");
+      const toggle = el("button", h.enabled ? "Disable" : "Enable", "btn btn-sm");
+      toggle.type = "button";
+      toggle.setAttribute("aria-label", (h.enabled ? "Disable " : "Enable ") + h.url);
+      toggle.addEventListener("click", async () => {
+        try { await api("PATCH", "/api/admin/webhooks/" + h.id, {enabled: !h.enabled}); await loadHooks(); }
+        catch (err) { say(err.message); }
+      });
+      actions.append(toggle);
+      tr.append(el("td", h.url, "mono-cell"), el("td", h.events.join(" ")),
+        el("td", h.enabled ? "enabled" : "disabled" + (h.disabled_reason ? ": " + h.disabled_reason : ""), h.enabled ? "" : "off"),
+        el("td", counts), actions);
+      body.append(tr);
+    }
+  }
+
+  $("token-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = e.target;
+    $("token-error").textContent = "";
+    const scopes = [...form.querySelectorAll("input[name=scope]:checked")].map((i) => i.value);
+    try {
+      const t = await api("POST", "/api/admin/tokens", {name: form.name.value.trim(), scopes,
+        user_id: Number(form.user.value) || null});
+      once("API token " + t.name, t.token);
+      form.reset();
+      await loadTokens();
+    } catch (err) { $("token-error").textContent = err.message; }
+  });
+  $("hook-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = e.target;
+    $("hook-error").textContent = "";
+    try {
+      const h = await api("POST", "/api/admin/webhooks", {url: form.url.value.trim(),
+        events: form.events.value.split(/\s+/).filter(Boolean)});
+      once("Signing secret for " + h.url, h.secret);
+      form.reset();
+      await loadHooks();
+    } catch (err) { $("hook-error").textContent = err.message; }
+  });
+  $("once-done").addEventListener("click", () => { $("once-value").textContent = ""; $("once-box").hidden = true; });
+
+  (async () => {
+    try {
+      users = await api("GET", "/api/admin/users");
+      const select = $("t-user");
+      for (const u of users.filter((u) => u.active)) {
+        const o = el("option", u.email + " (" + u.role + ")");
+        o.value = String(u.id);
+        select.append(o);
+      }
+      await loadTokens();
+      await loadHooks();
+    } catch (err) { say(err.message); }
+  })();
+})();
