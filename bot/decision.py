@@ -61,6 +61,7 @@ class Decision:
     suggestions: tuple[Candidate, ...] = ()
     candidates: tuple[Candidate, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
+    lang: str | None = None  # the language `text` is in: the customer's, detected from the message, else the page's
 
     def record(self) -> dict[str, object]:
         """The decision as stored with the bot's message (why it did what it did)."""
@@ -128,9 +129,14 @@ def conversation_rules(text: str, context: ConversationContext, config: BotConfi
         if context.consecutive_failures + 1 >= config.max_failures or len(text.split()) <= 6:
             return escalate("repeated_failure", timings={"policy": _ms(started)})
     kind = intents.smalltalk_kind(text) if smalltalk else None
-    if kind:
-        return Decision("smalltalk", say(kind, context.lang), 1.0, timings_ms={"policy": _ms(started)})
+    if kind in EARLY_SMALLTALK:  # the rest ("nice one", "sorry, wrong window") only where no article answers
+        return Decision("smalltalk", say(kind, context.lang), 1.0, timings_ms={"policy": _ms(started)},
+                        lang=context.lang)
     return None
+
+
+# Small talk answered before searching: greetings, thanks and goodbyes name no topic an article could cover.
+EARLY_SMALLTALK = ("greeting", "thanks", "goodbye")
 
 
 def respond(
@@ -143,6 +149,12 @@ def respond(
     detected = detect_language(text)  # the customer's own language wins over the page's
     if detected and detected != context.lang:
         context = replace(context, lang=detected)
+    decision = _respond(text, context, kb, config, article_id)
+    return decision if decision.lang else replace(decision, lang=context.lang)
+
+
+def _respond(text: str, context: ConversationContext, kb: Searcher, config: BotConfig,
+             article_id: str | None) -> Decision:
     lang = context.lang
     early = conversation_rules(text, context, config)
     if early is not None:
@@ -162,8 +174,8 @@ def respond(
 
     action, reason, chosen_list = choose(candidates, config, result.calibration)
     confidence = candidates[0].score if candidates else 0.0
-    if action != "answer":  # no article answers confidently: is it small talk, by meaning?
-        kind = smalltalk_by_meaning(text, result.vector, getattr(kb, "embedder", None))
+    if action != "answer":  # no article answers confidently: is it small talk, by rule or by meaning?
+        kind = intents.smalltalk_kind(text) or smalltalk_by_meaning(text, result.vector, getattr(kb, "embedder", None))
         if kind:
             timings["policy"] = _ms(policy_started)
             return Decision("smalltalk", say(kind, lang), confidence, candidates=tuple(candidates), timings_ms=timings)

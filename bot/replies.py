@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-LANGUAGES = ("en", "fr", "es", "de", "pt", "it")
+LANGUAGES = ("en", "fr", "es", "de", "pt", "it", "nl")
 
 _TEXT: dict[str, dict[str, str]] = {
     "greeting": {
         "en": "Hi! I'm the virtual assistant. Ask me anything, or ask for a person at any time.",
         "fr": "Bonjour ! Je suis l'assistant virtuel. Posez votre question, ou demandez un conseiller à tout moment.",
-        "es": "¡Hola! Soy el asistente virtual. Pregunte lo que quiera, o pida una persona cuando quiera.",
-        "de": "Hallo! Ich bin der virtuelle Assistent. Fragen Sie mich etwas oder verlangen Sie jederzeit einen Menschen.",
-        "pt": "Olá! Sou o assistente virtual. Pergunte o que quiser, ou peça uma pessoa a qualquer momento.",
-        "it": "Ciao! Sono l'assistente virtuale. Chiedi pure, o chiedi una persona in qualsiasi momento.",
+        "es": "¡Hola! Soy el asistente virtual. Pregúnteme lo que necesite, o pida hablar con un agente cuando quiera.",
+        "de": "Hallo! Ich bin der virtuelle Assistent. Fragen Sie mich gern etwas – oder lassen Sie sich jederzeit mit einem Mitarbeiter verbinden.",
+        "pt": "Olá! Sou o assistente virtual. Pergunte o que precisar, ou peça para falar com um atendente a qualquer momento.",
+        "it": "Ciao! Sono l'assistente virtuale. Chiedimi pure, oppure chiedi di parlare con un operatore quando vuoi.",
+        "nl": "Hallo! Ik ben de virtuele assistent. Stel gerust uw vraag, of vraag op elk moment naar een medewerker.",
     },
     "thanks": {
         "en": "You're welcome! Anything else I can help with?",
@@ -20,6 +21,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "de": "Gern geschehen! Kann ich sonst noch helfen?",
         "pt": "De nada! Posso ajudar com mais alguma coisa?",
         "it": "Prego! Posso aiutarti con qualcos'altro?",
+        "nl": "Graag gedaan! Kan ik u nog ergens anders mee helpen?",
     },
     "goodbye": {
         "en": "Goodbye, and have a great day!",
@@ -28,6 +30,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "de": "Auf Wiedersehen und einen schönen Tag!",
         "pt": "Até logo, tenha um ótimo dia!",
         "it": "Arrivederci, buona giornata!",
+        "nl": "Tot ziens, en nog een fijne dag!",
     },
     "clarify": {
         "en": "I found a few articles that might help. Which one did you mean?",
@@ -36,14 +39,16 @@ _TEXT: dict[str, dict[str, str]] = {
         "de": "Ich habe mehrere Artikel gefunden. Welchen meinen Sie?",
         "pt": "Encontrei alguns artigos. Qual deles você quis dizer?",
         "it": "Ho trovato alcuni articoli. Quale intendevi?",
+        "nl": "Ik heb een paar artikelen gevonden die kunnen helpen. Welke bedoelt u?",
     },
     "not_helpful": {
         "en": "Sorry that didn't help. Could you rephrase your question? You can also ask for a person.",
         "fr": "Désolé, cela ne vous a pas aidé. Pouvez-vous reformuler ? Vous pouvez aussi demander un conseiller.",
-        "es": "Lo siento. ¿Puede reformular su pregunta? También puede pedir una persona.",
-        "de": "Das tut mir leid. Können Sie die Frage anders formulieren? Sie können auch einen Menschen verlangen.",
-        "pt": "Desculpe. Pode reformular a pergunta? Você também pode pedir uma pessoa.",
-        "it": "Mi dispiace. Puoi riformulare la domanda? Puoi anche chiedere una persona.",
+        "es": "Siento que no le haya servido. ¿Puede reformular su pregunta? También puedo pasarle con un agente.",
+        "de": "Schade, dass das nicht geholfen hat. Können Sie die Frage anders formulieren? Gern verbinde ich Sie auch mit einem Mitarbeiter.",
+        "pt": "Que pena que não ajudou. Pode reformular a pergunta? Também posso passar você para um atendente.",
+        "it": "Mi dispiace che non sia stato utile. Puoi riformulare la domanda? Posso anche passarti a un operatore.",
+        "nl": "Jammer dat dit niet hielp. Kunt u uw vraag anders formuleren? U kunt ook naar een medewerker vragen.",
     },
     "feedback_thanks": {
         "en": "Thanks for the feedback!",
@@ -52,14 +57,16 @@ _TEXT: dict[str, dict[str, str]] = {
         "de": "Danke für Ihr Feedback!",
         "pt": "Obrigado pelo feedback!",
         "it": "Grazie per il feedback!",
+        "nl": "Bedankt voor uw feedback!",
     },
     "queued": {
         "en": "I'm connecting you with a person. You are number {position} in the queue.",
         "fr": "Je vous mets en relation avec un conseiller. Vous êtes numéro {position} dans la file.",
         "es": "Le estoy conectando con una persona. Es el número {position} en la cola.",
-        "de": "Ich verbinde Sie mit einem Menschen. Sie sind Nummer {position} in der Warteschlange.",
+        "de": "Ich verbinde Sie mit einem Mitarbeiter. Sie sind Nummer {position} in der Warteschlange.",
         "pt": "Estou conectando você com uma pessoa. Você é o número {position} na fila.",
         "it": "Ti sto mettendo in contatto con una persona. Sei il numero {position} in coda.",
+        "nl": "Ik verbind u met een medewerker. U bent nummer {position} in de wachtrij.",
     },
     "queued_offline": {
         "en": "No one from our team is available right now. Leave your email and we'll reply as soon as we're back; your question is saved.",
@@ -68,6 +75,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "de": "Gerade ist niemand verfügbar. Hinterlassen Sie Ihre E-Mail, wir antworten, sobald wir zurück sind.",
         "pt": "Ninguém está disponível agora. Deixe seu e-mail e responderemos assim que voltarmos.",
         "it": "Al momento nessuno è disponibile. Lascia la tua email e ti risponderemo appena possibile.",
+        "nl": "Er is op dit moment niemand van ons team beschikbaar. Laat uw e-mailadres achter, dan reageren we zodra we er weer zijn; uw vraag is bewaard.",
     },
     "assigned": {
         "en": "{agent} has joined the chat.",
@@ -76,6 +84,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "de": "{agent} ist dem Chat beigetreten.",
         "pt": "{agent} entrou no chat.",
         "it": "{agent} si è unito alla chat.",
+        "nl": "{agent} neemt nu deel aan het gesprek.",
     },
     "resolved": {
         "en": "This conversation has been marked as resolved. How did we do?",
@@ -84,14 +93,16 @@ _TEXT: dict[str, dict[str, str]] = {
         "de": "Dieses Gespräch wurde als gelöst markiert. Wie waren wir?",
         "pt": "Esta conversa foi resolvida. Como nos saímos?",
         "it": "Questa conversazione è stata risolta. Come ci siamo comportati?",
+        "nl": "Dit gesprek is als opgelost gemarkeerd. Hoe hebben we het gedaan?",
     },
     "handed_back": {
         "en": "You're back with the virtual assistant. Ask for a person at any time.",
         "fr": "Vous êtes de retour avec l'assistant virtuel. Demandez un conseiller à tout moment.",
-        "es": "Vuelve a estar con el asistente virtual. Pida una persona cuando quiera.",
-        "de": "Sie sind wieder beim virtuellen Assistenten. Sie können jederzeit einen Menschen verlangen.",
-        "pt": "Você voltou ao assistente virtual. Peça uma pessoa a qualquer momento.",
-        "it": "Sei di nuovo con l'assistente virtuale. Chiedi una persona quando vuoi.",
+        "es": "Vuelve a estar con el asistente virtual. Puede pedir un agente cuando quiera.",
+        "de": "Sie sind wieder beim virtuellen Assistenten. Ein Mitarbeiter ist jederzeit nur eine Nachricht entfernt.",
+        "pt": "Você voltou ao assistente virtual. Pode pedir um atendente a qualquer momento.",
+        "it": "Sei di nuovo con l'assistente virtuale. Puoi chiedere un operatore quando vuoi.",
+        "nl": "U bent weer in gesprek met de virtuele assistent. Vraag op elk moment naar een medewerker.",
     },
     "contact_saved": {
         "en": "Thanks! We'll reply to {email}.",
@@ -100,6 +111,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "de": "Danke! Wir antworten an {email}.",
         "pt": "Obrigado! Responderemos para {email}.",
         "it": "Grazie! Risponderemo a {email}.",
+        "nl": "Bedankt! We antwoorden naar {email}.",
     },
     "bot_question": {
         "en": "I'm the virtual assistant, a bot. I can answer from our help articles, and a person is one message away: just ask.",
@@ -132,7 +144,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "en": "I'm not sure I found the right answer. Is it one of these? If not, I can get you a person.",
         "fr": "Je ne suis pas sûr d'avoir trouvé la bonne réponse. Est-ce l'un de ces articles ? Sinon, je peux vous passer un conseiller.",
         "es": "No estoy seguro de haber encontrado la respuesta. ¿Es alguno de estos? Si no, puedo pasarle con una persona.",
-        "de": "Ich bin nicht sicher, ob ich die richtige Antwort gefunden habe. Ist es einer dieser Artikel? Sonst verbinde ich Sie mit einem Menschen.",
+        "de": "Ich bin nicht sicher, ob ich die richtige Antwort gefunden habe. Ist es einer dieser Artikel? Sonst verbinde ich Sie mit einem Mitarbeiter.",
         "pt": "Não tenho certeza de ter encontrado a resposta certa. É um destes? Se não, posso chamar uma pessoa.",
         "it": "Non sono sicuro di aver trovato la risposta giusta. È uno di questi? Altrimenti posso passarti a una persona.",
         "nl": "Ik weet niet zeker of ik het juiste antwoord heb gevonden. Is het een van deze? Zo niet, dan verbind ik u met een medewerker.",
@@ -141,7 +153,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "en": "Sorry, I don't have an article that answers that. Would you like to talk to a person? You can also ask me something else.",
         "fr": "Désolé, je n'ai pas d'article qui réponde à cela. Voulez-vous parler à un conseiller ? Vous pouvez aussi me poser une autre question.",
         "es": "Lo siento, no tengo un artículo que responda a eso. ¿Quiere hablar con una persona? También puede preguntarme otra cosa.",
-        "de": "Dazu habe ich leider keinen Artikel. Möchten Sie mit einem Menschen sprechen? Sie können mich auch etwas anderes fragen.",
+        "de": "Dazu habe ich leider keinen Artikel. Möchten Sie mit einem Mitarbeiter sprechen? Sie können mich auch etwas anderes fragen.",
         "pt": "Desculpe, não tenho um artigo que responda a isso. Quer falar com uma pessoa? Também pode me perguntar outra coisa.",
         "it": "Mi dispiace, non ho un articolo che risponda a questo. Vuoi parlare con una persona? Puoi anche chiedermi altro.",
         "nl": "Sorry, daar heb ik geen artikel over. Wilt u met een medewerker praten? U kunt mij ook iets anders vragen.",
@@ -162,11 +174,21 @@ _TEXT: dict[str, dict[str, str]] = {
         "de": "Danke für Ihre Bewertung.",
         "pt": "Obrigado por avaliar esta conversa.",
         "it": "Grazie per aver valutato questa conversazione.",
+        "nl": "Bedankt voor uw beoordeling van dit gesprek.",
     },
 }
 
 
+KEYS = tuple(_TEXT)
+
+
 def say(key: str, lang: str = "en", **values: object) -> str:
+    """The reply `key` in `lang` (English where the language is not one Parley ships)."""
     table = _TEXT[key]
     template = table.get(lang) or table["en"]
     return template.format(**values)
+
+
+def texts(key: str) -> dict[str, str]:
+    """Every language's template of `key` (for tests and translators)."""
+    return dict(_TEXT[key])
