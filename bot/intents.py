@@ -66,7 +66,10 @@ _COMPOUNDS = [
     (r"\bservizio clienti\b|\bassistenza clienti\b", "customerservice"),
     (r"\batendimento (ao|a) (cliente|clientes|consumidor)\b|\bservico (ao|de atendimento ao) cliente\b", "customerservice"),
     (r"\bhuman (being|beings)\b|\bhuman person\b", "human"),
-    (r"\bservice (agent|agents|rep|reps|representative|representatives)\b", "agent"),
+    (r"\b(service|support|help ?desk) (agent|agents|rep|reps|representative|representatives|staff)\b", "agent"),
+    (r"\bpersonliche[n]? (beratung|betreuung|hilfe)\b|\bpersoonlijke? (advies|hulp|contact|begeleiding)\b", "agent"),
+    (r"\bhuman (assistance|contact)\b|\bmenschliche[n]? (hilfe|beratung|kontakt)\b|\bassistance humaine\b"
+     r"|\batencion humana\b|\batendimento humano\b|\bassistenza umana\b|\bmenselijke? (hulp|contact)\b", "human"),
     (r"\b(someone|somebody|anyone|jemand(en|em)?|iemand|quelquun|alguien|alguem|qualcuno) (from|at|in|of|on|vom|von|aus|van|bij"
      r"|de|du|del|da|do|di|dal|della|dell|dalla) (the |your |der |dem |de |het |la |le |il |el |o |a |l |ihrem |jullie )?"
      r"(customerservice|support|team|staff|sales|kundenservice|kundendienst|klantenservice|equipe|equipo|soporte|suporte"
@@ -87,7 +90,7 @@ _COMPOUNDS = [
     (r"\bcall ?cent(er|re|ers|res)\b", "callcenter"),
     (r"\b(would|d|i d|should) like\b", "wouldlike"),
     (r"\b(do|does|will|would) (i|we) (have|need) to\b|\bshould (i|we)\b|\bmust (i|we)\b|\bmuss ich\b|\bmoet ik\b"
-     r"|\bdois je\b|\btengo que\b", "mustiquestion"),
+     r"|\bdois je\b", "mustiquestion"),
     (r"\b(need|want|wanna|wouldlike|would like) to (know|ask|check|see|understand|find out)\b", "wonder"),
     (r"\bcontact ?(person|persons|people)\b|\bkontakt ?person(en)?\b|\bpersonnes? (de|a) contact(er)?\b"
      r"|\bpersonas? de contacto\b|\bpessoas? de contato\b|\bpersone? di (contatto|riferimento)\b", "contactperson"),
@@ -136,16 +139,19 @@ _TALK = {
     "sprechen", "reden", "chatten", "schreiben", "telefonieren", "verbinden", "verbindet", "weiterleiten",
     "weiterverbinden", "erreichen", "erreiche", "kontaktieren", "anrufen", "durchstellen", "sprechen",
     "praten", "spreken", "chatten", "bellen", "doorverbinden", "verbind", "verbinden", "bereiken", "bereik",
-    "praat", "spreek", "contacteren", "krijgen", "geef", "geven", "zet", "colocar", "poner", "mettre",
+    "praat", "spreek", "contacteren", "krijgen", "geef", "geven", "zet", "colocar", "poner", "mettre", "verbinde",
+    "geben", "poe", "por", "find", "finden", "trouver", "trova", "trovare", "trovami", "consigue", "conseguir",
+    "consegue", "arruma", "arranja", "regelen", "regel", "besorgen", "arrange",
 }
 # Verbs that may follow the target (German and Dutch put them last: "mit einem Mitarbeiter sprechen").
 _TALK_AFTER = {
     "talk", "speak", "chat", "sprechen", "reden", "chatten", "schreiben", "telefonieren", "verbinden", "weiterleiten",
     "kontaktieren", "erreichen", "anrufen", "praten", "spreken", "bellen", "doorverbinden", "bereiken",
-    "contacteren", "krijgen", "spreek", "praat", "hablar", "parler", "parlare", "falar",
+    "contacteren", "krijgen", "spreek", "praat", "hablar", "parler", "parlare", "falar", "geben", "regelen", "besorgen",
 }
 # Verbs that hand over something, not only a person ("get me a real person", but "get support", "give it to someone").
-_GIVE = {"get", "give", "put", "hand", "pass", "avoir", "krijgen", "geef", "geven"}
+_GIVE = {"get", "give", "put", "hand", "pass", "avoir", "krijgen", "geef", "geven", "find", "finden", "trouver", "trova",
+         "trovare", "consigue", "conseguir", "consegue", "arruma", "arranja", "regelen", "regel", "besorgen", "arrange"}
 # Words close to a helper by one letter that are not one.
 _NOT_NEAR = {"advise", "advised", "advises", "humane", "agenda", "operate", "operated", "personal", "humid", "members",
              "mensa", "agents'", "manger", "humour"}
@@ -159,7 +165,7 @@ _WANT = {
     "veux", "voudrais", "besoin", "souhaite", "souhaiterais", "prefere", "preferais", "aimerais",
     "quiero", "quisiera", "necesito", "prefiero", "kiero", "deseo",
     "voglio", "vorrei", "bisogno", "serve", "preferisco", "desidero",
-    "quero", "queria", "preciso", "prefiro", "kero", "gostaria",
+    "quero", "queria", "preciso", "prefiro", "kero", "gostaria", "gustaria", "encantaria", "needed", "necessito",
     "mochte", "moechte", "will", "brauche", "hatte", "gern", "gerne", "verlange", "benotige",
     "wil", "wilt", "graag", "nodig", "zou",
 }
@@ -169,7 +175,7 @@ _BETWEEN = {
     "can", "could", "please", "pls", "plz", "real", "live", "actual", "proper", "human", "speak", "talk", "just",
     "from", "in", "touch", "contact", "directly", "right", "now", "again", "actually", "someone", "else",
     "support", "sales", "this", "conversation", "chat", "d", "por", "telefono", "telephone", "phone",
-    "telefone", "al", "telefonisch", "am", "door", "naar", "line", "only", "contato", "contacto", "do", "da", "dos", "das", "might", "may", "would", "will", "peut", "pourrait", "podria", "pourriez", "em",
+    "telefone", "al", "telefonisch", "am", "door", "naar", "line", "only", "voor", "contato", "contacto", "do", "da", "dos", "das", "might", "may", "would", "will", "peut", "pourrait", "podria", "pourriez", "em",
     "mit", "einem", "einer", "einen", "ein", "eine", "dem", "der", "den", "die", "des", "echten", "echte", "echter",
     "richtigen", "richtige", "realen", "bitte", "kurz", "mich", "mir", "ich", "vom", "von", "zu", "zum", "zur",
     "mal", "ihrem", "ihren", "eurem", "persoenlich", "personlich", "sie", "mit", "gern", "gerne", "doch", "nem",
@@ -301,6 +307,8 @@ def is_human_request(text: str) -> bool:
         support = word in _SUPPORT
         if not (helper or person or support):
             continue
+        if person and not helper and _for_a_task(words, i):
+            continue  # "find someone to look at my car", "I need someone to fix it"
         for j, other in enumerate(words):
             if j == i or not _joined(words, i, j):
                 continue
@@ -310,7 +318,7 @@ def is_human_request(text: str) -> bool:
                 continue  # "get me a real person", "can I get a live agent"; not "krijgen medewerkers korting"
             if other in _TALK and not (person and other in {"call", "contact"}) and ((j < i and not (support and other in _GIVE)) or (j > i and other in _TALK_AFTER)):
                 return True  # "speak to someone", "mit einem Mitarbeiter sprechen", "klantenservice bellen"
-            if other in _WANT and not support and (j < i or other == "nodig") and not (
+            if other in _WANT and not support and (j < i or other in {"nodig", "needed"}) and not (
                     j > 0 and words[j - 1] in _NEGATION) and not (person and _for_a_task(words, i)):
                 return True  # "I want a human", "ich brauche einen Menschen", "ik heb een mens nodig"
             if j > i and other in _TARGET_DOES and not support and len(words) - j <= 3:
