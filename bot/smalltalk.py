@@ -4,7 +4,8 @@ The word rules in bot/intents.py catch "thanks" and "hello"; customers also writ
 "am i talking to a robot lol", "sorry, wrong window" or just an emoji, which the knowledge base
 scores as out of scope. A short message whose embedding lies within `THRESHOLD` of an exemplar,
 and that no article answers confidently, is small talk of that exemplar's kind. The exemplars are
-written here (not taken from any benchmark), in the languages Parley ships.
+written here (not taken from any benchmark), in the seven languages Parley ships. bot/intents.py's
+smalltalk_kind catches most small talk by rule first; this catches paraphrases of it.
 """
 
 from __future__ import annotations
@@ -19,22 +20,30 @@ THRESHOLD = 0.72  # exemplar matches measured 0.74-0.98; covered shop questions 
 MAX_WORDS = 8
 
 EXEMPLARS: dict[str, tuple[str, ...]] = {
-    "greeting": ("hi", "hello", "hey there", "good morning", "hiya", "hallo", "bonjour", "hola", "ciao", "olá",
-                 "goedemorgen", "guten tag", "buenos días", "yo", "hi, anyone there?", "hello? is anyone there"),
+    "greeting": ("hi", "hello", "hey there", "good morning", "hiya", "yo", "hi, anyone there?", "hello? is anyone there",
+                 "hallo", "guten tag", "guten morgen", "moin", "bonjour", "salut", "bonsoir", "hola", "buenos días",
+                 "buenas tardes", "ciao", "buongiorno", "buonasera", "olá", "oi", "bom dia", "boa tarde", "goedemorgen",
+                 "hoi", "goedemiddag", "how are you?"),
     "thanks": ("thanks", "thank you so much", "thx", "cheers mate", "much appreciated", "that's great, thanks",
-               "danke schön", "merci beaucoup", "muchas gracias", "grazie mille", "obrigado", "bedankt",
-               "perfect, thank you", "thanks for your help"),
-    "goodbye": ("bye", "goodbye", "see you", "have a nice day", "that's all, bye", "tschüss", "au revoir",
-                "adiós", "arrivederci", "tot ziens", "tchau", "i'm done, bye"),
+               "perfect, thank you", "thanks for your help", "danke schön", "vielen dank", "merci beaucoup",
+               "muchas gracias", "grazie mille", "obrigado", "muito obrigada", "valeu", "bedankt", "dank je wel"),
+    "goodbye": ("bye", "goodbye", "see you", "have a nice day", "that's all, bye", "i'm done, bye", "tschüss",
+                "auf wiedersehen", "schönen tag noch", "au revoir", "bonne journée", "à bientôt", "adiós", "hasta luego",
+                "arrivederci", "a presto", "buona giornata", "tchau", "até logo", "tot ziens", "doei", "fijne dag"),
     "bot_question": ("are you a bot", "am i talking to a robot", "is this a real person", "are you human",
-                     "are you an ai", "is this automated", "bist du ein bot", "es-tu un robot", "eres un bot",
-                     "sei un bot", "você é um robô", "ben je een bot", "am i talking to a robot lol",
-                     "who am i talking to"),
+                     "are you an ai", "is this automated", "am i talking to a robot lol", "who am i talking to",
+                     "bist du ein bot", "bin ich mit einem menschen verbunden", "es-tu un robot", "je parle à un robot ?",
+                     "eres un bot", "estoy hablando con una máquina", "sei un bot", "sto parlando con un robot",
+                     "você é um robô", "estou falando com um bot", "ben je een bot", "praat ik met een robot"),
     "apology": ("sorry, wrong window", "oops wrong chat", "sorry my mistake", "never mind", "ignore that",
-                "sorry, typo", "nevermind", "pardon", "entschuldigung", "désolé", "perdón", "scusa", "sorry hoor"),
+                "sorry, typo", "nevermind", "pardon", "entschuldigung, falsches fenster", "vergiss es",
+                "désolé, mauvaise fenêtre", "laisse tomber", "perdón, me equivoqué de chat", "olvídalo",
+                "scusa, chat sbagliata", "lascia stare", "desculpa, janela errada", "deixa pra lá", "sorry hoor",
+                "sorry, verkeerd venster", "laat maar"),
     "acknowledge": ("ok", "okay", "cool", "great", "nice one", "awesome", "got it", "perfect", "alright",
-                    "sounds good", "👍", "🙂", "😊", "ok cool", "great stuff", "super", "genial", "parfait",
-                    "va bene", "prima", "lol", "haha"),
+                    "sounds good", "👍", "🙂", "😊", "ok cool", "great stuff", "you're the best", "lol", "haha",
+                    "super", "alles klar", "prima", "genial", "parfait", "d'accord", "vale", "perfecto", "va bene",
+                    "ottimo", "beleza", "ótimo", "oké", "mooi zo", "top"),
 }
 
 
