@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from fastapi import WebSocket
@@ -28,14 +29,14 @@ class CustomerLimits:
     """`hit_*` consume one unit and say whether it was allowed."""
 
     def __init__(self, settings: Settings) -> None:
-        storage: Storage
         if settings.redis_url:
             storage = RedisStorage("async+" + settings.redis_url, implementation="redispy",
                                    key_prefix=settings.redis_prefix + "limits")
+            self.storage: Storage | None = storage
+            self.limiter: MovingWindowRateLimiter | LocalMovingWindow = MovingWindowRateLimiter(storage)
         else:
-            storage = MemoryStorage()
-        self.storage = storage
-        self.limiter = MovingWindowRateLimiter(storage)
+            self.storage = None
+            self.limiter = LocalMovingWindow()
         self.session_messages: RateLimitItem = RateLimitItemPerMinute(settings.messages_per_minute)
         self.ip_messages: RateLimitItem = RateLimitItemPerMinute(settings.ip_messages_per_minute)
         self.ip_conversations: RateLimitItem = RateLimitItemPerMinute(settings.conversations_per_minute)
@@ -71,6 +72,44 @@ class CustomerLimits:
         if not await self._hit(self.all_transcript_emails, "transcript-email", "desk", "all"):
             return "desk"
         return None
+
+
+class LocalMovingWindow:
+    """The moving-window limit of `limits`, for one process, without its in-memory storage: that
+    storage (limits 5.8 `MemoryStorage`) sweeps every key on each hit with one thread hand-off per
+    key, which at 200 chatting customers was thousands of hand-offs a second on the default
+    executor, in front of the bot's decisions. Same rule: at most `item.amount` hits in any
+    `item.get_expiry()` seconds per key. No await, no thread; keys idle longer than their window
+    are dropped once a minute."""
+
+    SWEEP_SECONDS = 60.0
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self._clock = clock
+        self._hits: dict[str, tuple[float, deque[float]]] = {}  # key -> (window, hit times, oldest first)
+        self._swept = clock()
+
+    async def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        now = self._clock()
+        key = item.key_for(*identifiers)
+        window = float(item.get_expiry())
+        _, hits = self._hits.setdefault(key, (window, deque()))
+        while hits and hits[0] <= now - window:
+            hits.popleft()
+        allowed = len(hits) + cost <= item.amount
+        if allowed:
+            hits.extend([now] * cost)
+        if now - self._swept >= self.SWEEP_SECONDS:
+            self._sweep(now)
+        return allowed
+
+    def _sweep(self, now: float) -> None:
+        self._swept = now
+        for key in [k for k, (window, hits) in self._hits.items() if not hits or hits[-1] <= now - window]:
+            del self._hits[key]
+
+    def __len__(self) -> int:
+        return len(self._hits)
 
 
 class FrameBudget:
