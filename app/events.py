@@ -59,6 +59,16 @@ class Ping(_Frame):
     type: Literal["ping"]
 
 
+class Context(_Frame):
+    """Where the customer is: sent by the widget after `session` (app/customer_context.py)."""
+
+    type: Literal["context"]
+    page_url: Annotated[Line, StringConstraints(max_length=2000)] | None = None
+    page_title: Annotated[Line, StringConstraints(max_length=300)] | None = None
+    time_zone: Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$")] | None = None
+    language: Annotated[str, StringConstraints(max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")] | None = None
+
+
 class Rating(_Frame):
     type: Literal["rating"]
     score: int = Field(ge=1, le=5)
@@ -86,7 +96,8 @@ class FollowupAnswer(_Frame):  # "Did that solve it?" (app/followup.py)
 
 
 CustomerFrame = Annotated[
-    Union[CustomerMessage, RequestHuman, Feedback, Resume, Typing, Ping, Rating, Contact, Identify, FollowupAnswer],
+    Union[CustomerMessage, RequestHuman, Feedback, Resume, Typing, Ping, Rating, Contact, Identify, FollowupAnswer,
+          Context],
     Field(discriminator="type"),
 ]
 
@@ -166,7 +177,7 @@ AgentFrame = Annotated[
 _customer_adapter: TypeAdapter[Any] = TypeAdapter(CustomerFrame)
 _agent_adapter: TypeAdapter[Any] = TypeAdapter(AgentFrame)
 CUSTOMER_TYPES = ("message", "request_human", "feedback", "resume", "typing", "ping", "rating", "contact", "identify",
-                  "followup_answer")
+                  "followup_answer", "context")
 AGENT_TYPES = ("claim", "open", "message", "note", "resolve", "hand_back", "transfer", "typing", "presence", "ping",
                "join")
 SERVER_TYPES = ("session", "message", "handoff", "queue", "typing", "error", "pong", "feedback", "hello",

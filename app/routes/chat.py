@@ -20,6 +20,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app import events as ev
 from app.conversation import QUEUE_CHANNEL, DeskError, conversation_channel, event_from_wire, transcript_entry
+from app.customer_context import customer_context
 from app.deps import DeskDep, Services, send_text
 from app.logging import bind_conversation
 from app.mail import MailError, compose, send as send_mail
@@ -195,6 +196,12 @@ class CustomerSession:
                 elif hmac.compare_digest(legacy, frame.user_hash) and not signed:
                     signed = ["user_id"]  # the older hash over user_id alone: name and email stay claims
         if site and site.enforce_identity and "user_id" not in signed:
+        elif isinstance(frame, ev.Context):  # where the customer is, for the agent's side panel
+            conv = await self.services.store.get_conversation(self.conv.id)
+            if conv is not None:
+                context = customer_context(frame.page_url, frame.page_title, frame.time_zone, frame.language,
+                                           self.ws.headers.get("user-agent", ""))
+                await self.services.store.update_conversation(conv.id, contact=dict(conv.contact, context=context))
             raise ev.FrameError("identity_rejected", "the identity hash is missing or wrong")
         verified = bool(signed) and all(k in signed for k, v in shown.items() if v)  # everything shown was signed
         await self.desk.identify(self.conv.id, {**shown, "verified": verified, "verified_fields": signed})

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.storage import tables as t
+from knowledge_base.sections import plain_text
 from app.storage.quality import came_back_clause
 
 
@@ -226,17 +227,19 @@ class ConsoleQueries:
                     ev.c.conversation_id == r.id, ev.c.kind == "message", ev.c.visibility == "public").order_by(
                     ev.c.seq.desc()).limit(messages))).all()
                 decision = None
-                bot = (await conn.execute(sa.select(ev.c.data).where(
+                bots = [dict(b.data) for b in (await conn.execute(sa.select(ev.c.data).where(
                     ev.c.conversation_id == r.id, ev.c.kind == "message", ev.c.sender == "bot").order_by(
-                    ev.c.seq.desc()).limit(1))).first()
-                if bot is not None:
-                    data = dict(bot.data)
+                    ev.c.seq.desc()).limit(5))).all()]
+                # the latest reply the bot decided on (a "sorry it did not help" line carries no decision)
+                data = next((b for b in bots if "decision" in b), bots[0] if bots else None)
+                if data is not None:
                     article = data.get("article") or None
                     decision = {"action": data.get("action"), "confidence": data.get("confidence"),
                                 "article_title": article.get("title") if isinstance(article, dict) else None}
                 out.append(LiveConversation(
                     r.id, r.lang, dict(r.contact), _tz(r.created_at), _tz(r.updated_at),  # type: ignore[arg-type]
-                    [{"seq": m.seq, "sender": m.sender, "text": m.text[:300],
+                    [{"seq": m.seq, "sender": m.sender,
+                      "text": (plain_text(m.text) if m.sender == "bot" else m.text).strip()[:300],
                       "action": dict(m.data).get("action"), "created_at": _tz(m.created_at)}
                      for m in reversed(recent)], decision))
         return out

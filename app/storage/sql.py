@@ -514,8 +514,8 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries, QualityQueries, Si
         assigned = int((await conn.execute(sa.select(sa.func.count()).select_from(t.cases).where(
             t.cases.c.agent_id == agent_id, t.cases.c.status == "assigned"))).scalar_one())
         if assigned >= agent.capacity:
-            raise Conflict("at_capacity", f"you already have {assigned} open chats (your capacity is "
-                                          f"{agent.capacity}); resolve one first")
+            raise Conflict("at_capacity", f"you already have {assigned} open chat{'' if assigned == 1 else 's'} "
+                                          f"(your capacity is {agent.capacity}); resolve one first")
 
     async def take_over(self, conversation_id: str, agent_id: int, packet: dict[str, Any], text: str,
                         data: dict[str, Any]) -> Transition:

@@ -25,6 +25,9 @@
   var WSBASE = BASE.replace(/^http/, 'ws');
   var TITLE = (qs.get('title') || t('title')).slice(0, 80);
   var GREETING = (qs.get('greeting') || t('greeting')).slice(0, 500);
+  // The host page (from the loader), for the agent's side panel: address without query, and title.
+  var PAGE = (qs.get('page') || '').slice(0, 2000);
+  var PAGE_TITLE = (qs.get('page_title') || '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 300);
   var MAX = 4000;
   var SKEY = 'parley:' + (KEY || 'default');
 
@@ -866,6 +869,7 @@
       }, 1500);
     }
     identify();
+    sendContext();
     if (S.outbox.length && S.status === 'bot') botTyping(true);
     var q = ctlQueue;
     ctlQueue = [];
@@ -982,6 +986,17 @@
     e.hidden = false;
     clearTimeout(flashT);
     flashT = setTimeout(function () { e.hidden = true; }, 5000);
+  }
+
+  // Where the visitor is (the `context` frame): page, time zone and language, for the agent.
+  function sendContext() {
+    var c = { type: 'context' }, tz = '';
+    try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { /* old browser */ }
+    if (PAGE) c.page_url = PAGE;
+    if (PAGE_TITLE) c.page_title = PAGE_TITLE;
+    if (tz) c.time_zone = tz.slice(0, 64);
+    if (navigator.language) c.language = navigator.language.slice(0, 35);
+    rawSend(c);
   }
 
   // Who the visitor is on the host site (Parley.identify). The server needs a user_id.

@@ -50,7 +50,8 @@
 
   var params = new URLSearchParams({
     key: attr('key'), color: color, title: attr('title'), greeting: attr('greeting'),
-    lang: lang, origin: location.origin
+    lang: lang, origin: location.origin,
+    page: location.origin + location.pathname, page_title: (d.title || '').slice(0, 300)
   });
 
   // Everything lives in a shadow root: host page CSS cannot reach it and ours cannot leak.

@@ -4,7 +4,11 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const REASONS = {customer_request: "Customer asked", low_confidence: "Low confidence", out_of_scope: "Out of scope",
-    repeated_failure: "Repeated failure", frustration: "Frustration"};
+    repeated_failure: "Repeated failure", frustration: "Frustration", agent_takeover: "Agent joined"};
+  // What the bot did, in plain words (system lines and the Live tab never show internal names).
+  const ACTIONS = {answer: "answered", clarify: "asked which article was meant", no_answer: "had no article",
+    smalltalk: "small talk", not_helpful: "replied to \u201cnot helpful\u201d", queued_suggestion: "suggested an article while the customer waits",
+    escalate: "handed over"};
   const MAX_CHARS = 4000;
   const LATE_SECONDS = 120;
 
@@ -194,8 +198,26 @@
       ensureChat(c.conversation_id);
       select(c.conversation_id);
     } catch (e) {
-      toast(e.code === "already_claimed" ? "Someone else just took this customer." : (e.detail || "Could not claim"), "error");
+      toast(e.code === "already_claimed" ? "Someone else just took this customer." : e.code === "at_capacity" ? capacityText(e) : (e.detail || "Could not claim"), "error");
     }
+  }
+  function capacityText(e) { loadAgents(); return "You are at your capacity: " + (e.detail || "resolve a chat first") + "."; }
+  async function join(id) {  // take over a conversation the bot is handling
+    try {
+      const ack = await send({type: "join", conversation_id: id});
+      const chat = ensureChat(id);
+      chat.peek = false; chat.case = ack.case; chat.status = "assigned";
+      showView("inbox"); select(id); loadLive();
+      toast("You joined the chat. The bot has stopped answering.");
+    } catch (e) {
+      toast(e.code === "at_capacity" ? capacityText(e) : e.code === "invalid_state" ? "The bot is no longer handling this chat: " + (e.detail || "") : (e.detail || "Could not join"), "error");
+      loadLive();
+    }
+  }
+  function watch(id) {  // read a bot conversation before joining it
+    ensureChat(id, {peek: true});
+    showView("inbox"); select(id);
+    sendQuiet({type: "open", conversation_id: id, last_seq: 0});
   }
   function peek(c) {  // read a waiting case before claiming it
     ensureChat(c.conversation_id, {peek: true});
@@ -223,7 +245,7 @@
   function mine(chat) { return chat.case && state.me && chat.case.agent_id === state.me.id && !chat.peek; }
   function onTranscript(f) {
     const chat = ensureChat(f.conversation_id, {peek: state.chats.has(f.conversation_id) ? state.chats.get(f.conversation_id).peek : true});
-    chat.case = f.case; chat.status = f.status; chat.contact = f.contact || {}; chat.loaded = true;
+    chat.case = f.case; chat.status = f.status; chat.contact = f.contact || {}; chat.loaded = true; chat.past = undefined;
     if (chat.case && state.me && chat.case.agent_id === state.me.id && chat.case.status === "assigned") chat.peek = false;
     for (const e of f.events) addEvent(chat, e);
     renderMine();
@@ -290,7 +312,11 @@
           !open ? el("button", {class: "btn btn-sm btn-ghost", type: "button", text: "Close",
             onclick: (e) => { e.stopPropagation(); closeChat(chat.id); }}) : null));
     }));
-    $("mine-count").textContent = chats.filter((c) => c.case.status === "assigned").length;
+    const open = chats.filter((c) => c.case.status === "assigned" && state.me && c.case.agent_id === state.me.id).length;
+    const cap = state.me && state.me.capacity;
+    $("mine-count").textContent = cap ? open + " / " + cap : open;
+    $("mine-count").title = cap ? "Open chats / your capacity (set by an admin in Team)" : "";
+    $("mine-count").classList.toggle("full", !!cap && open >= cap);
     $("mine-empty").hidden = chats.length > 0;
     for (const li of $("queue-list").children) li.classList.toggle("active", li.dataset.conv === state.active);
   }
@@ -321,7 +347,7 @@
     $("chat-empty").hidden = !!chat;
     $("chat-pane").hidden = !chat;
     $("exports").hidden = !(chat && chat.case);
-    if (!chat) { $("customer-facts").replaceChildren(el("dd", {class: "muted wide", text: "Open a chat to see who you are talking to."})); $("case-facts").replaceChildren(); return; }
+    if (!chat) { $("customer-facts").replaceChildren(el("dd", {class: "muted wide", text: "Open a chat to see who you are talking to."})); $("case-facts").replaceChildren(); $("past-list").replaceChildren(); return; }
     renderHead(); renderPacket(chat); renderFacts();
     $("transcript").replaceChildren();
     for (const e of chat.events) appendEvent(e, true);
@@ -337,12 +363,16 @@
     const owned = c && state.me && c.status === "assigned" && c.agent_id === state.me.id;
     const queued = c && c.status === "queued";
     $("chat-title").textContent = customerName(chat.contact, chat.id);
-    $("chat-sub").textContent = c ? "Case #" + c.id + " · " + (REASONS[c.reason] || c.reason) + " · escalated " + stamp(c.queued_at) : "Conversation " + chat.id;
+    $("chat-sub").textContent = c && chat.status !== "bot" ? "Case #" + c.id + " · " + (c.reason === "agent_takeover" ? "taken over from the bot " : (REASONS[c.reason] || c.reason) + " · escalated ") + stamp(c.queued_at)
+      : "With the bot" + (chat.events.length ? " since " + stamp(chat.events[0].created_at) : "");
+    const withBot = chat.status === "bot" && !owned;
     $("claim-btn").hidden = !queued;
+    $("join-btn").hidden = !withBot;
     $("transfer").hidden = !owned; $("handback-btn").hidden = !owned; $("resolve-btn").hidden = !owned;
     const banner = $("chat-banner");
     let note = "";
-    if (!c) note = "This conversation has no open case.";
+    if (withBot) note = "The bot is handling this chat. Join it to take over: the bot stops and the customer sees that you joined.";
+    else if (!c) note = "This conversation has no open case.";
     else if (queued) note = "Waiting in the queue. Claim it to reply.";
     else if (c.status === "resolved") note = "Resolved" + (c.rating ? " · rated " + c.rating + "/5" : "") + ". You can still add internal notes.";
     else if (c.status === "bot") note = "Handed back to the bot.";
@@ -354,13 +384,13 @@
     if (owned && chat.mode === "note" && !chat.drafts.note && !chat.userPickedNote) setMode("reply");
   }
   function renderPacket(chat) {
-    const p = (chat.case && chat.case.packet) || null;
+    const p = (chat.status !== "bot" && chat.case && chat.case.packet) || null;
     $("packet").hidden = !p;
     if (!p) return;
     $("packet-reason").textContent = REASONS[p.reason] || p.reason;
     $("packet-reason").className = "badge " + p.reason;
     $("packet-confidence").textContent = p.confidence != null ? "bot confidence " + Math.round(p.confidence * 100) + "%" : "";
-    $("packet-question").textContent = p.question || "—";
+    $("packet-question").textContent = p.question || (p.reason === "customer_request" ? "Nothing yet: the customer asked for a person first." : "—");
     const offered = (p.offered || []);
     $("packet-offered").replaceChildren(...(offered.length ? offered.map((o) => el("li", {},
       el("span", {text: o.title}),
@@ -369,32 +399,92 @@
       o.confidence != null ? el("span", {class: "muted small", text: Math.round(o.confidence * 100) + "%"}) : null))
       : [el("li", {class: "muted", text: "No article was offered."})]));
   }
-  function fact(dl, label, value) { if (value != null && value !== "") dl.append(el("dt", {text: label}), el("dd", {text: String(value)})); }
+  function fact(dl, label, value, mark) {
+    if (value == null || value === "") return;
+    dl.append(el("dt", {text: label}), el("dd", {}, el("span", {text: String(value)}),
+      mark ? el("span", {class: "mark " + mark, text: mark === "verified" ? "verified" : "not verified", title: mark === "verified"
+        ? "Signed by your site: this is who they are signed in as" : "Typed by the visitor or not signed by your site"}) : null));
+  }
+  function pageFact(dl, ctx) {
+    if (!ctx.page_url && !ctx.page_title) return;
+    let link = null;
+    try { const u = new URL(ctx.page_url); if (u.protocol === "https:" || u.protocol === "http:") link = u.href; } catch (e) { link = null; }
+    const label = ctx.page_title || ctx.page_url;
+    dl.append(el("dt", {text: "Page"}), el("dd", {},
+      link ? el("a", {href: link, target: "_blank", rel: "noopener noreferrer nofollow", text: label, title: link}) : el("span", {text: label}),
+      ctx.page_title && ctx.page_url ? el("span", {class: "muted small block", text: ctx.page_url}) : null));
+  }
+  function localTime(zone) {
+    try {
+      const now = new Date();
+      const theirs = now.toLocaleTimeString([], {timeZone: zone, hour: "2-digit", minute: "2-digit"});
+      const day = now.toLocaleDateString([], {timeZone: zone, weekday: "short"});
+      return theirs + " " + day + " (" + zone.replace(/_/g, " ") + ")";
+    } catch (e) { return null; }
+  }
+  const LANGS = {en: "English", fr: "French", de: "German", es: "Spanish", it: "Italian", pt: "Portuguese", nl: "Dutch"};
+  function languageName(code) {
+    if (!code) return null;
+    try { const n = new Intl.DisplayNames(["en"], {type: "language"}).of(code); if (n && n !== code) return n; } catch (e) { /* old browser */ }
+    return LANGS[String(code).slice(0, 2)] || code;
+  }
+  async function loadPast(chat) {
+    if (chat.past !== undefined) return;
+    chat.past = null;
+    try { chat.past = await api("/api/console/conversations/" + encodeURIComponent(chat.id) + "/context"); }
+    catch (e) { chat.past = {past: [], past_note: "could not load"}; }
+    if (state.active === chat.id) renderPast(chat);
+  }
+  function renderPast(chat) {
+    const list = $("past-list");
+    const info = chat && chat.past;
+    if (!info) { list.replaceChildren(el("li", {class: "muted small", text: chat ? "Loading…" : ""})); return; }
+    list.replaceChildren(...(info.past.length ? info.past.map((p) => el("li", {},
+      el("span", {class: "past-when", text: stamp(p.created_at)}),
+      el("span", {class: "past-what", text: p.first_message || "(no message)"}),
+      el("span", {class: "muted small", text: (p.reason ? (REASONS[p.reason] || p.reason) + " · " : "") + (p.status === "resolved" ? "resolved" : p.status === "bot" ? "with the bot" : p.status)
+        + (p.rating ? " · rated " + p.rating + "/5" : "")})))
+      : [el("li", {class: "muted small", text: info.past_note ? info.past_note.charAt(0).toUpperCase() + info.past_note.slice(1) + "." : "None."})]));
+  }
   function renderFacts() {
     const chat = state.chats.get(state.active);
     const cf = $("customer-facts"), kf = $("case-facts");
     cf.replaceChildren(); kf.replaceChildren();
     if (!chat) return;
     const ct = chat.contact || {};
-    fact(cf, "Name", ct.name || "Unknown visitor"); fact(cf, "Email", ct.email || (chat.case && chat.case.contact_email));
-    fact(cf, "User ID", ct.user_id); fact(cf, "Verified", ct.verified === true ? "yes" : null);
-    fact(cf, "Conversation", chat.id);
+    const signed = ct.verified_fields || [];
+    const mark = (k) => ct[k] ? (signed.includes(k) ? "verified" : "claimed") : null;
+    fact(cf, "Name", ct.name || (ct.email ? null : "Visitor (not signed in)"), mark("name"));
+    fact(cf, "Email", ct.email || (chat.case && chat.case.contact_email), mark("email"));
+    fact(cf, "User ID", ct.user_id, mark("user_id"));
+    const ctx = ct.context || {};
+    pageFact(cf, ctx);
+    fact(cf, "Browser", ctx.browser);
+    fact(cf, "Language", languageName(ctx.language || chat.lang));
+    fact(cf, "Local time", ctx.time_zone ? localTime(ctx.time_zone) : null);
+    renderPast(chat); loadPast(chat);
     const c = chat.case;
     if (!c) return;
     fact(kf, "Case", "#" + c.id); fact(kf, "Status", c.status); fact(kf, "Reason", REASONS[c.reason] || c.reason);
-    fact(kf, "Escalated", stamp(c.queued_at)); fact(kf, "Assigned", c.assigned_at && stamp(c.assigned_at));
+    fact(kf, c.reason === "agent_takeover" ? "Joined" : "Escalated", stamp(c.queued_at)); fact(kf, "Assigned", c.assigned_at && stamp(c.assigned_at));
     fact(kf, "Resolved", c.resolved_at && stamp(c.resolved_at));
     fact(kf, "Rating", c.rating ? c.rating + "/5" + (c.rating_comment ? " · " + c.rating_comment : "") : null);
     $("export-json").href = "/api/console/cases/" + c.id + "/export?format=json";
     $("export-txt").href = "/api/console/cases/" + c.id + "/export?format=txt";
   }
-  function eventNode(e) {
+  function articleTitle(events, d) {  // the title of the article a vote was about, from the answer it voted on
+    const answer = (events || []).find((x) => x.seq === d.seq) || (events || []).find((x) => x.article && x.article.id === d.article_id);
+    const a = answer && (answer.article || (answer.data || {}).article);
+    return a && a.title ? "\u201c" + a.title + "\u201d" : "an answer";
+  }
+  function eventNode(e, events) {
     if (e.type === "handoff" || e.kind === "handoff" || (e.sender === "system" && e.kind === "message")) {
       return el("li", {class: "sys", dataset: {seq: e.seq}, text: e.text || ("Status: " + e.status)});
     }
     if (e.kind === "feedback") {
       const d = e.data || {};
-      return el("li", {class: "sys", dataset: {seq: e.seq}, text: "Customer found answer " + (d.article_id || "") + (d.helpful ? " helpful" : " not helpful")});
+      const chat = state.chats.get(e.conversation_id || state.active);
+      return el("li", {class: "sys", dataset: {seq: e.seq}, text: "The customer found " + articleTitle(events || (chat && chat.events), d) + (d.helpful ? " helpful" : " not helpful")});
     }
     if (e.kind === "rating") {
       const d = e.data || {};
@@ -403,7 +493,7 @@
     if (e.kind !== "message" && e.kind !== "note") return null;
     const cls = e.kind === "note" ? "note" : e.sender;
     const who = e.kind === "note" ? "Internal note · " + ((e.agent || (e.data || {}).agent || {}).name || "agent")
-      : e.sender === "agent" ? (e.agent || {}).name || "Agent" : e.sender === "bot" ? "Bot" + (e.action ? " · " + e.action : "") : "Customer";
+      : e.sender === "agent" ? (e.agent || {}).name || "Agent" : e.sender === "bot" ? "Bot" + (ACTIONS[e.action] && e.action !== "answer" ? " · " + ACTIONS[e.action] : "") : "Customer";
     return el("li", {class: "msg " + cls, dataset: {seq: e.seq}},
       el("span", {class: "who", text: who + " · " + clock(e.created_at)}),
       el("div", {class: "bubble", text: e.text}),
@@ -484,6 +574,36 @@
     typed();
   }
 
+  // "/bye" then Tab or Enter in the composer: the canned reply replaces the shortcut.
+  const HINT = "Enter to send · Shift+Enter for a new line · /shortcut + Tab for a canned reply";
+  function shortcutAtCursor() {
+    const ta = $("draft");
+    if (ta.selectionStart !== ta.selectionEnd) return null;
+    const before = ta.value.slice(0, ta.selectionStart);
+    const m = /(^|\s)\/([a-z0-9_-]{0,40})$/i.exec(before);
+    if (!m) return null;
+    const typed = m[2].toLowerCase();
+    const exact = state.canned.find((c) => c.shortcut === typed);
+    const prefixed = state.canned.filter((c) => c.shortcut.startsWith(typed));
+    return {start: before.length - typed.length - 1, end: before.length, typed,
+      reply: exact || (typed && prefixed.length === 1 ? prefixed[0] : null), options: prefixed};
+  }
+  function expandShortcut(hit) {
+    const ta = $("draft");
+    ta.value = ta.value.slice(0, hit.start) + hit.reply.body + ta.value.slice(hit.end);
+    const pos = hit.start + hit.reply.body.length;
+    ta.setSelectionRange(pos, pos);
+    typed(); shortcutHint();
+  }
+  function shortcutHint() {
+    const hit = shortcutAtCursor();
+    const hint = $("composer-hint");
+    if (!hit || !hit.options.length) { hint.textContent = HINT; hint.classList.remove("hot"); return; }
+    hint.classList.add("hot");
+    hint.textContent = hit.reply ? "/" + hit.reply.shortcut + " · " + hit.reply.title + ": Tab or Enter inserts it"
+      : hit.options.slice(0, 4).map((c) => "/" + c.shortcut).join("  ") + (hit.options.length > 4 ? "  …" : "");
+  }
+
   async function loadCanned() { try { state.canned = await api("/api/console/canned"); } catch (e) { state.canned = []; } }
   function renderCanned() {
     const q = $("canned-filter").value.toLowerCase();
@@ -515,6 +635,8 @@
 
   async function loadAgents() {
     try { state.agents = await api("/api/console/agents"); } catch (e) { state.agents = []; }
+    const self = state.me && state.agents.find((a) => a.id === state.me.id);
+    if (self && self.capacity !== state.me.capacity) { state.me.capacity = self.capacity; renderMine(); }
     const sel = $("transfer");
     sel.replaceChildren(el("option", {value: "", text: "Transfer…"}), ...state.agents.filter((a) => !state.me || a.id !== state.me.id)
       .map((a) => el("option", {value: a.id, text: a.name + " · " + a.presence + " (" + a.active_cases + "/" + a.capacity + ")",
@@ -533,6 +655,40 @@
       renderHead(); renderFacts(); renderMine();
       toast(kind === "resolve" ? "Resolved. The customer was asked for a rating." : kind === "hand_back" ? "Handed back to the bot." : "Transferred.");
     } catch (err) { toast(err.detail || "That did not work", "error"); }
+  }
+
+  // ------------------------------------------------------------------ live: customers with the bot now
+  let liveRequest = 0, liveAt = 0;
+  function decisionText(d) {
+    if (!d || !d.action) return "No answer yet";
+    const pct = d.confidence != null ? " (" + Math.round(d.confidence * 100) + "% sure)" : "";
+    if (d.action === "answer" && d.article_title) return "Answered with \u201c" + d.article_title + "\u201d" + pct;
+    const words = ACTIONS[d.action] || "replied";
+    return words.charAt(0).toUpperCase() + words.slice(1) + pct;
+  }
+  async function loadLive() {
+    const mine = ++liveRequest;
+    liveAt = Date.now();
+    try {
+      const rows = await api("/api/console/live");
+      if (mine !== liveRequest) return;
+      $("live-count").textContent = rows.length;
+      $("live-rows").replaceChildren(...rows.map((r) => {
+        const low = r.decision && r.decision.confidence != null && r.decision.confidence < 0.5;
+        return el("tr", {dataset: {conv: r.conversation_id}},
+          el("td", {}, el("div", {class: "live-who", text: r.customer || "Visitor " + r.conversation_id.slice(-4)}),
+            r.page_url ? el("div", {class: "muted small trunc", text: r.page_url}) : null),
+          el("td", {class: "live-msgs"}, ...r.messages.slice(-3).map((m) => el("div", {class: "live-line " + m.sender},
+            el("span", {class: "live-sender", text: m.sender === "customer" ? "Customer" : m.sender === "bot" ? "Bot" : "Desk"}),
+            el("span", {class: "live-text", text: m.text})))),
+          el("td", {}, el("span", {class: "decision" + (low ? " low" : ""), text: decisionText(r.decision)})),
+          el("td", {class: "nowrap", text: since(r.last_activity_at) + " ago"}),
+          el("td", {class: "nowrap"},
+            el("button", {class: "btn btn-sm btn-ghost", type: "button", text: "Read", onclick: () => watch(r.conversation_id)}),
+            el("button", {class: "btn btn-sm btn-primary", type: "button", text: "Join", onclick: () => join(r.conversation_id)})));
+      }));
+      $("live-empty").hidden = rows.length > 0;
+    } catch (err) { if (mine === liveRequest) toast(err.message, "error"); }
   }
 
   // ------------------------------------------------------------------ history
@@ -559,9 +715,10 @@
     try {
       const c = await api("/api/cases/" + id);
       const list = el("ol", {class: "transcript"});
-      for (const e of c.transcript) {
-        const node = eventNode(Object.assign({}, e, {agent: (e.data || {}).agent, article: (e.data || {}).article,
-          confidence: (e.data || {}).confidence, action: (e.data || {}).action, status: (e.data || {}).status}));
+      const all = c.transcript.map((e) => Object.assign({}, e, {agent: (e.data || {}).agent, article: (e.data || {}).article,
+        confidence: (e.data || {}).confidence, action: (e.data || {}).action, status: (e.data || {}).status}));
+      for (const e of all) {
+        const node = eventNode(e, all);
         if (node) list.append(node);
       }
       const notes = c.transcript.filter((e) => e.kind === "note").length;
@@ -612,13 +769,22 @@
     for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t.dataset.view === name);
     for (const v of document.querySelectorAll(".view")) v.hidden = v.id !== "view-" + name;
     if (name === "history") { loadAgents(); loadHistory(); }
+    if (name === "live") loadLive();
     if (name === "team") loadUsers();
   }
   function init() {
     for (const t of document.querySelectorAll(".tab")) t.onclick = () => showView(t.dataset.view);
     $("composer").addEventListener("submit", submit);
-    $("draft").addEventListener("input", typed);
-    $("draft").addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey && !e.isComposing) submit(e); });
+    $("draft").addEventListener("input", () => { typed(); shortcutHint(); });
+    $("composer-hint").textContent = HINT;
+    $("join-btn").onclick = () => { if (state.active) join(state.active); };
+    $("draft").addEventListener("keydown", (e) => {
+      if ((e.key === "Tab" || e.key === "Enter") && !e.shiftKey && !e.isComposing && !e.altKey && !e.ctrlKey && !e.metaKey) {
+        const hit = shortcutAtCursor();
+        if (hit && hit.reply) { e.preventDefault(); expandShortcut(hit); return; }
+      }
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) submit(e);
+    });
     for (const t of document.querySelectorAll(".ctab")) t.onclick = () => {
       const chat = state.chats.get(state.active); if (chat) chat.userPickedNote = t.dataset.mode === "note";
       setMode(t.dataset.mode); $("draft").focus();
@@ -653,7 +819,11 @@
     $("logout").onclick = async () => { try { await api("/api/auth/logout", {method: "POST"}); } catch (e) { /* gone anyway */ } location.assign("/login"); };
     $("history-form").addEventListener("submit", loadHistory);
     $("user-form").addEventListener("submit", createUser);
-    setInterval(() => { tick(); renderTyping(); }, 1000);
+    setInterval(() => {
+      tick(); renderTyping();
+      const liveShown = !$("view-live").hidden;
+      if (!document.hidden && Date.now() - liveAt > (liveShown ? 4000 : 20000)) loadLive();
+    }, 1000);
     connect();
   }
   init();
