@@ -54,7 +54,12 @@ def origin_allowed(origin: str | None, allowed: list[str], own_host: str | None)
 
 
 class CustomerSession:
-    """One customer socket: a reader (frames in) and a writer (events out, in seq order, exactly once)."""
+    """One customer socket: a reader (frames in) and a writer (events out, in seq order, exactly once).
+
+    Every stored event reaches the socket one way: the desk publishes it after commit, this
+    socket's subscription hands it to the writer (a gap in seq is filled from the store first).
+    The broker dispatches to this process's subscribers before any network hop, so the sender's
+    acknowledgement never waits on Redis, the bot or the per-conversation lock."""
 
     def __init__(self, ws: WebSocket, services: Services, conv: Conversation, token: str) -> None:
         self.ws = ws
@@ -70,6 +75,24 @@ class CustomerSession:
         self.ip = client_ip(ws)
         self.last_queue: dict[str, Any] | None = None
         self._send_lock = asyncio.Lock()
+        self._progress = asyncio.Event()  # set whenever last_seq moves
+
+    async def caught_up(self, events: list[Event], timeout: float = 5.0) -> None:
+        """Wait until the writer has delivered `events` (they reach this socket one way only: the
+        desk publishes them after commit, the subscription brings them to the writer), so that a
+        reply to the frame (`feedback`, `queue`) follows them as it always has. Bounded: the
+        events are stored, and a late one still arrives."""
+        target = max((e.seq for e in events), default=0)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.last_seq < target:
+            self._progress.clear()
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            try:
+                await asyncio.wait_for(self._progress.wait(), left)
+            except asyncio.TimeoutError:
+                return
 
     async def send(self, frame: dict[str, Any]) -> None:
         async with self._send_lock:
@@ -95,10 +118,12 @@ class CustomerSession:
                         await send_text(self.ws, json.dumps(ev.event_frame(item)))
                 self.last_seq = max(self.last_seq, item.seq)
             self.last_seq = max(self.last_seq, event.seq)
+            self._progress.set()
 
     async def replay(self, after: int) -> None:
         async with self._send_lock:
             self.last_seq = after  # the client has everything up to `after`
+            self._progress.set()
         for event in await self.desk.transcript(self.conv.id, after):
             await self.deliver(event)
 
@@ -146,19 +171,17 @@ class CustomerSession:
             await self.send({"type": "typing", "sender": "bot", "active": True}) if self.status == "bot" else None
             before = self.last_seq
             events = await self.desk.receive_customer_message(self.conv.id, text, frame.client_msg_id,
-                                                              frame.article_id, on_stored=self.deliver)
+                                                              frame.article_id)
             if events and events[0].seq <= before and events[0].client_msg_id == frame.client_msg_id:
                 await self.send(ev.event_frame(events[0]))  # a retry: the stored message back, as documented
-            for event in events:
-                await self.deliver(event)
+            await self.caught_up(events)
             if self.status == "queued":
                 await self.push_queue_status()
         elif isinstance(frame, ev.RequestHuman):
-            await self.deliver(await self.desk.request_human(self.conv.id))
+            await self.caught_up([await self.desk.request_human(self.conv.id)])
             await self.push_queue_status()
         elif isinstance(frame, ev.Feedback):
-            for event in await self.desk.feedback(self.conv.id, frame.seq, frame.helpful):
-                await self.deliver(event)
+            await self.caught_up(await self.desk.feedback(self.conv.id, frame.seq, frame.helpful))
             await self.send({"type": "feedback", "seq": frame.seq, "helpful": frame.helpful, "recorded": True})
         elif isinstance(frame, ev.Resume):
             await self.replay(frame.last_seq)
@@ -170,9 +193,15 @@ class CustomerSession:
             case = await self.desk.rate(self.conv.id, frame.score, frame.comment)
             await self.send({"type": "rating", "case_id": case.id, "score": frame.score, "recorded": True})
         elif isinstance(frame, ev.Contact):
-            await self.deliver(await self.desk.leave_contact(self.conv.id, frame.email, frame.name))
+            await self.caught_up([await self.desk.leave_contact(self.conv.id, frame.email, frame.name)])
         elif isinstance(frame, ev.Identify):
             await self.identify(frame)
+        elif isinstance(frame, ev.Context):  # where the customer is, for the agent's side panel
+            conv = await self.services.store.get_conversation(self.conv.id)
+            if conv is not None:
+                context = customer_context(frame.page_url, frame.page_title, frame.time_zone, frame.language,
+                                           self.ws.headers.get("user-agent", ""))
+                await self.services.store.update_conversation(conv.id, contact=dict(conv.contact, context=context))
         elif isinstance(frame, ev.FollowupAnswer):
             from app.followup import FollowupError, answer
 
@@ -196,12 +225,6 @@ class CustomerSession:
                 elif hmac.compare_digest(legacy, frame.user_hash) and not signed:
                     signed = ["user_id"]  # the older hash over user_id alone: name and email stay claims
         if site and site.enforce_identity and "user_id" not in signed:
-        elif isinstance(frame, ev.Context):  # where the customer is, for the agent's side panel
-            conv = await self.services.store.get_conversation(self.conv.id)
-            if conv is not None:
-                context = customer_context(frame.page_url, frame.page_title, frame.time_zone, frame.language,
-                                           self.ws.headers.get("user-agent", ""))
-                await self.services.store.update_conversation(conv.id, contact=dict(conv.contact, context=context))
             raise ev.FrameError("identity_rejected", "the identity hash is missing or wrong")
         verified = bool(signed) and all(k in signed for k, v in shown.items() if v)  # everything shown was signed
         await self.desk.identify(self.conv.id, {**shown, "verified": verified, "verified_fields": signed})
