@@ -292,6 +292,7 @@ class CsatOut(BaseModel):
     bot_only: float | None
     bot_to_human: float | None
     human: float | None
+    counts: dict[str, int] = Field(default_factory=dict, description="ratings per segment: bot_only, bot_to_human, human")
 
 
 class AnalyticsOut(BaseModel):
@@ -417,7 +418,8 @@ def compute_analytics(activity: Activity, earlier: list[tuple[str, datetime, dic
         handle_seconds_median=round(statistics.median(handle), 1) if handle else None,
         csat=CsatOut(overall=csat(every), average=round(sum(every) / len(every), 2) if every else None,
                      ratings=len(every), bot_only=csat(ratings["bot_only"]),
-                     bot_to_human=csat(ratings["bot_to_human"]), human=csat(ratings["human"])),
+                     bot_to_human=csat(ratings["bot_to_human"]), human=csat(ratings["human"]),
+                     counts={k: len(v) for k, v in ratings.items()}),
         top_articles=[ArticleStat(article_id=aid, title=titles.get(aid, aid), views=v[0], helpful=v[1], not_helpful=v[2],
                                   helpfulness=_pct(v[1], v[1] + v[2])) for aid, v in top],
         recontacts_7d=recontacts, recontact_rate=_pct(recontacts, conversations),
@@ -638,7 +640,8 @@ async def get_unhappy(user: CurrentAgent, store: StoreDep, since: date | None = 
                                              + (f': "{r.rating_comment}"' if r.rating_comment else "")))
             elif k == "recontact" and back is not None:
                 hours = (back.at - (r.resolved_at or r.queued_at)).total_seconds() / 3600
-                when = f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
+                when = (f"{max(1, round(hours * 60))} min" if hours < 1 else f"{hours:.0f} h" if hours < 48
+                        else f"{hours / 24:.0f} days")
                 reasons.append(UnhappyReason(kind=k, at=back.at, detail=f"came back {when} after the resolution"))
             elif k in ("frustration", "repeated_failure"):
                 reasons.append(UnhappyReason(kind=k, at=r.queued_at, detail={

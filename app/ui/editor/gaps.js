@@ -40,7 +40,7 @@
         </div>
         <div class="acts"><div class="trend"></div>
           <button class="btn primary sm" data-act="draft" type="button">Create draft article</button>
-          <select aria-label="Article to add the questions to"><option value="">Add as example questions to…</option>${options}</select>
+          <select aria-label="Article to add the questions to"><option value="">Add to an article…</option>${options}</select>
           <button class="btn sm" data-act="add" type="button">Add questions</button></div>
       </article>`).join("") : `<div class="card empty">No gaps in this period: every question got an answer.</div>`;
     gaps.clusters.forEach((c, i) => $(`.gap[data-i="${i}"] .trend`).append(spark(c.trend)));
@@ -59,5 +59,39 @@
       } catch (e) { toast(e.message, true); }
     };
   }
-  Parley.start(() => { load(); $("#days").onchange = load; $("#threshold").onchange = load; });
+  // What the desk taught: suggested example questions (accept / dismiss) and the votes per article.
+  // Built with textContent: a customer's question is never read as HTML.
+  function node(tag, attrs = {}, ...kids) {
+    const n = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) { if (k === "text") n.textContent = v; else n.setAttribute(k, v); }
+    n.append(...kids.filter((k) => k !== null && k !== undefined));
+    return n;
+  }
+  async function loadLearned() {
+    const l = await api(`/api/gaps/learned?days=${$("#days").value}`);
+    const box = $("#suggestions");
+    box.replaceChildren(...(l.suggestions.length ? l.suggestions.map((s) => {
+      const row = node("div", { class: "sugg" },
+        node("div", {}, node("q", { text: s.question }), " ",
+          node("span", { class: "muted", text: `→ ` }), node("a", { href: "/editor#" + encodeURIComponent(s.article_id), text: s.title }),
+          node("div", { class: "muted", text: `${s.cases.length} case${s.cases.length === 1 ? "" : "s"}${s.agents.length ? " · cited by " + s.agents.join(", ") : ""}${s.last_resolved ? " · " + when(s.last_resolved) : ""}` })),
+        node("div", { class: "acts" }, node("button", { class: "btn primary sm", type: "button", "data-act": "accept", text: "Accept" }),
+          node("button", { class: "btn sm", type: "button", "data-act": "dismiss", text: "Dismiss" })));
+      row.querySelectorAll("button").forEach((b) => { b.onclick = async () => {
+        try {
+          const r = await api(`/api/gaps/learned/${b.dataset.act}`, { method: "POST", json: { article_id: s.article_id, question: s.question } });
+          toast(b.dataset.act === "accept" ? `Added to “${r.title}” (v${r.version})` : "Dismissed");
+          loadLearned();
+        } catch (e) { toast(e.message, true); }
+      }; });
+      return row;
+    }) : [node("p", { class: "muted", text: "Nothing yet: suggestions appear when agents resolve escalated cases with an article." })]));
+    const head = node("tr", {}, ...["Article", "Answers", "Helpful", "Not helpful", "Helpfulness", "Voted down for"].map((h, i) => node("th", i && i < 5 ? { class: "n", text: h } : { text: h })));
+    $("#votes").replaceChildren(head, ...(l.votes.length ? l.votes.map((v) => node("tr", {},
+      node("td", {}, node("a", { href: "/editor#" + encodeURIComponent(v.article_id), text: v.title })),
+      node("td", { class: "n", text: String(v.answers) }), node("td", { class: "n", text: String(v.helpful) }),
+      node("td", { class: "n", text: String(v.not_helpful) }), node("td", { class: "n", text: v.helpfulness === null ? "—" : `${v.helpfulness}%` }),
+      node("td", { class: "muted", text: v.unhelpful_questions.map((q) => `“${q}”`).join(" · ") }))) : [node("tr", {}, node("td", { colspan: 6, class: "muted", text: "No votes in this period." }))]));
+  }
+  Parley.start(() => { load(); loadLearned(); $("#days").onchange = () => { load(); loadLearned(); }; $("#threshold").onchange = load; });
 })();

@@ -32,8 +32,12 @@
         let text = e.text;
         if (e.kind === "rating") text = `rated ${e.data.score} of 5` + (e.text ? `: “${e.text}”` : "");
         if (e.kind === "feedback") text = `marked the answer ${e.data.helpful ? "helpful" : "not helpful"}`;
+        let body = el("span", { class: "x", text });
+        if (e.sender === "bot" && e.data && typeof e.data.html === "string") {  // the article as the customer saw it,
+          body = el("div", { class: "x md" }); body.innerHTML = e.data.html;      // rendered by knowledge_base/render.py
+        }
         return el("li", { class: `ln ${e.sender} ${e.kind}` }, el("span", { class: "w", text: `${when(e.created_at)} · ${who(e)}${e.kind === "note" ? " (internal note)" : ""}` }),
-          el("span", { class: "x", text }));
+          body);
       });
       box.replaceChildren(el("ol", { class: "transcript" }, ...lines));
     } catch (e) { box.replaceChildren(el("p", { class: "err", text: e.message })); }
@@ -60,11 +64,11 @@
         el("div", { class: "muted", text: `case #${item.case_id} · ${item.escalation_reason.replace(/_/g, " ")}` })),
       el("td", {}, reasons, box),
       el("td", {}, el("div", { text: item.agent_name || "—" }), el("div", { class: "muted state", text: item.status })),
-      el("td", { class: "acts" },
+      el("td", {}, el("div", { class: "acts" },
         el("button", { class: "btn sm", type: "button", onclick: () => transcript(item, box), text: "Transcript" }),
         el("a", { class: "btn sm", href: item.console_url, text: "Open in console" }),
         item.can_follow_up ? pick : el("span", { class: "muted", text: `with ${item.conversation_status === "queued" ? "the queue" : "an agent"} now` }),
-        item.can_follow_up ? el("button", { class: "btn primary sm follow", type: "button", text: "Follow up" }) : null));
+        item.can_follow_up ? el("button", { class: "btn primary sm follow", type: "button", text: "Follow up" }) : null)));
     const btn = $("button.follow", tr);
     if (btn) btn.onclick = () => followUp(item, pick, tr);
     return tr;
