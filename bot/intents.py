@@ -89,6 +89,7 @@ _COMPOUNDS = [
      "otheragent"),
     (r"\bcall ?cent(er|re|ers|res)\b", "callcenter"),
     (r"\b(would|d|i d|should) like\b", "wouldlike"),
+    (r"\b(ich|er|sie|man|wir) will\b", "ichwill"),
     (r"\b(do|does|will|would) (i|we) (have|need) to\b|\bshould (i|we)\b|\bmust (i|we)\b|\bmuss ich\b|\bmoet ik\b"
      r"|\bdois je\b", "mustiquestion"),
     (r"\b(need|want|wanna|wouldlike|would like) to (know|ask|check|see|understand|find out)\b", "wonder"),
@@ -166,7 +167,7 @@ _WANT = {
     "quiero", "quisiera", "necesito", "prefiero", "kiero", "deseo",
     "voglio", "vorrei", "bisogno", "serve", "preferisco", "desidero",
     "quero", "queria", "preciso", "prefiro", "kero", "gostaria", "gustaria", "encantaria", "needed", "necessito",
-    "mochte", "moechte", "will", "brauche", "hatte", "gern", "gerne", "verlange", "benotige",
+    "mochte", "moechte", "ichwill", "brauche", "hatte", "gern", "gerne", "verlange", "benotige",
     "wil", "wilt", "graag", "nodig", "zou",
 }
 # Small words allowed between the verb and the target (articles, prepositions, pronouns, "real", ...).
@@ -307,19 +308,19 @@ def is_human_request(text: str) -> bool:
         support = word in _SUPPORT
         if not (helper or person or support):
             continue
-        if person and not helper and _for_a_task(words, i):
-            continue  # "find someone to look at my car", "I need someone to fix it"
+        task = person and not helper and _for_a_task(words, i)  # "find someone to look at my car"
         for j, other in enumerate(words):
             if j == i or not _joined(words, i, j):
                 continue
             if other.startswith(_TALK_PREFIXES) and j < i and not person:
                 return True  # "transfiérame a atención al cliente", "me transfira para o atendimento"
-            if other in _GIVE and j < i and not any(w in _ME for w in words[max(0, j - 2):i]):
+            if other in _GIVE and j < i and (task or not any(w in _ME or w in {"over", "through", "door"}
+                                                             for w in words[max(0, j - 2):i])):
                 continue  # "get me a real person", "can I get a live agent"; not "krijgen medewerkers korting"
             if other in _TALK and not (person and other in {"call", "contact"}) and ((j < i and not (support and other in _GIVE)) or (j > i and other in _TALK_AFTER)):
                 return True  # "speak to someone", "mit einem Mitarbeiter sprechen", "klantenservice bellen"
             if other in _WANT and not support and (j < i or other in {"nodig", "needed"}) and not (
-                    j > 0 and words[j - 1] in _NEGATION) and not (person and _for_a_task(words, i)):
+                    j > 0 and words[j - 1] in _NEGATION) and not task and word != "otherperson":
                 return True  # "I want a human", "ich brauche einen Menschen", "ik heb een mens nodig"
             if j > i and other in _TARGET_DOES and not support and len(words) - j <= 3:
                 return True  # "can someone help me?", "qualcuno mi può chiamare?" (not "can someone help me unblock my pin")
