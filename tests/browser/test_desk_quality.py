@@ -170,6 +170,12 @@ def test_charts_unhappy_customers_and_learned_questions(browser: Any, fresh_serv
     page.wait_for_function("() => document.querySelector('#rows tr[data-case] .state').textContent.startsWith('follow-up')")
     assert row.locator(".state").inner_text() == "follow-up assigned"
     shot(page, "quality-unhappy-followed-up")
+    case_id = row.get_attribute("data-case")
+    row.locator("a", has_text="Open in console").click()  # the transcript in the console, one click away
+    page.wait_for_url("**/console#case=*")
+    page.locator("#history-detail h3", has_text=f"Case #{case_id}").wait_for()
+    assert "hello again, the rug still sheds" in page.inner_text("#history-detail")
+    shot(page, "quality-unhappy-console-link")
     page.close()
 
     # an editor accepts the learned question on the gaps page: it becomes one of the article's questions

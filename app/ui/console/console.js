@@ -4,7 +4,7 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const REASONS = {customer_request: "Customer asked", low_confidence: "Low confidence", out_of_scope: "Out of scope",
-    repeated_failure: "Repeated failure", frustration: "Frustration", agent_takeover: "Agent joined"};
+    repeated_failure: "Repeated failure", frustration: "Frustration", agent_takeover: "Agent joined", follow_up: "Follow-up"};
   // What the bot did, in plain words (system lines and the Live tab never show internal names).
   const ACTIONS = {answer: "answered", clarify: "asked which article was meant", no_answer: "had no article",
     smalltalk: "small talk", not_helpful: "replied to \u201cnot helpful\u201d", queued_suggestion: "suggested an article while the customer waits",
@@ -825,6 +825,8 @@
       if (!document.hidden && Date.now() - liveAt > (liveShown ? 4000 : 20000)) loadLive();
     }, 1000);
     connect();
+    const deep = /^#case=(\d{1,10})$/.exec(location.hash);  // a link from the unhappy-customers view
+    if (deep) { showView("history"); showCase(Number(deep[1]), null); }
   }
   init();
 })();
