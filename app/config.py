@@ -193,6 +193,11 @@ class Settings(BaseSettings):
                                       "failed email; it doubles after each further failure.")
     mail_max_bytes: int = Field(default=10_485_760, ge=1024, le=104_857_600, description="Largest inbound email "
                                 "(SMTP DATA or the inbound webhook's body); larger is refused (552 / 413).")
+    mail_new_per_sender_per_hour: int = Field(default=10, ge=1, le=10_000, description="New conversations one "
+                                              "sender address may start by email per hour; more are refused for now "
+                                              "(SMTP 450, webhook 429).")
+    mail_new_total_per_hour: int = Field(default=500, ge=1, le=1_000_000, description="New conversations the whole "
+                                         "desk takes by email per hour (a cap on what a flood of forged senders costs).")
     mail_inbound_secret: str = Field(default="", max_length=200, description="Shared secret of POST "
                                      "/api/mail/inbound (header X-Parley-Mail-Secret); empty = the endpoint is off.")
     mail_receiver: bool = Field(default=False, description="Run the built-in SMTP receiver inside the server "

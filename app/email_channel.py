@@ -565,6 +565,11 @@ class MailChannel:
             existing = await self._conversation_of_message(msg_key)
             if existing is not None:
                 return Received(250, "already received", existing)  # the same email delivered again
+            hour_ago = utcnow() - timedelta(hours=1)
+            if await self.mail.new_threads_since(hour_ago, mail.sender) >= self.settings.mail_new_per_sender_per_hour:
+                raise MailRefused(450, "too many new conversations from this address; try again later")
+            if await self.mail.new_threads_since(hour_ago) >= self.settings.mail_new_total_per_hour:
+                raise MailRefused(450, "too many new conversations by email; try again later")
             conv, _token = await self.desk.start_conversation("en", None)
             await self._remember_message(msg_key, conv.id)
             contact = {"email": mail.sender, "channel": "email"}
@@ -641,7 +646,7 @@ class SmtpHandler:
             return "451 4.3.0 temporary failure; try again later"
         if result.code == 250:
             return "250 OK"
-        enhanced = {552: "5.3.4", 554: "5.6.0"}.get(result.code, "5.7.1")
+        enhanced = {552: "5.3.4", 554: "5.6.0", 450: "4.7.1"}.get(result.code, "5.7.1")
         return f"{result.code} {enhanced} {result.reason}"
 
 

@@ -66,8 +66,8 @@ async def _still_relevant(channel: "MailChannel", item: Followup) -> bool:
         return False
     if item.reason == "resolved" and (case.status != "resolved" or conv.status != "resolved"):
         return False
-    if item.reason == "transferred" and case.status not in ("assigned", "resolved"):
-        return False
+    if item.reason == "transferred" and case.status != "assigned":
+        return False  # resolved since: the resolution's own follow-up asks instead
     later = await channel.store.events_after(item.conversation_id, item.after_seq)
     return not any(e.sender == "customer" and e.kind == "message" for e in later)  # they wrote again: no need
 

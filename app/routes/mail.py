@@ -48,7 +48,7 @@ router = APIRouter(tags=["mail"], lifespan=mail_lifespan)
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; form-action 'self'", "X-Content-Type-Options": "nosniff",
                 "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 SIGNATURE = Query(min_length=64, max_length=64, pattern="^[0-9a-fA-F]{64}$")
-SMTP_TO_HTTP = {552: 413, 554: 422, 550: 422}
+SMTP_TO_HTTP = {552: 413, 554: 422, 550: 422, 450: 429}
 
 
 def _channel(request: Request) -> MailChannel:
@@ -64,12 +64,13 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
                         f"<h1>{html.escape(title)}</h1>{body}</body></html>", status_code=status, headers=PAGE_HEADERS)
 
 
-@router.post("/api/mail/inbound", status_code=202, responses={401: {}, 404: {}, 413: {}, 422: {}, 503: {}})
+@router.post("/api/mail/inbound", status_code=202, responses={401: {}, 404: {}, 413: {}, 422: {}, 429: {}, 503: {}})
 async def inbound_mail(request: Request) -> JSONResponse:
     """An email from a mail provider's inbound webhook: the raw RFC 822 message as the body,
     the shared secret in `X-Parley-Mail-Secret`, the envelope recipient in `X-Parley-Recipient`
     (else the message's Delivered-To, To and Cc). Answers 202 with the conversation, or the
-    SMTP receiver's refusal as 413 (too big) / 422 (malformed, unknown recipient, no text)."""
+    SMTP receiver's refusal as 413 (too big) / 422 (malformed, unknown recipient, no text) / 429
+    (too many new conversations from one sender, or in all, in an hour)."""
     channel = _channel(request)
     secret = channel.settings.mail_inbound_secret
     if not secret:

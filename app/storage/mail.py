@@ -81,7 +81,8 @@ mail_state = sa.Table(  # small shared values: the event cursor, the generated s
     extend_existing=True,
 )
 
-LEASE = timedelta(minutes=5)  # a row claimed by a process that then died is claimed again after this
+LEASE = timedelta(minutes=5)
+SETTLE = timedelta(seconds=1)  # a row claimed by a process that then died is claimed again after this
 
 
 def utcnow() -> datetime:
@@ -200,6 +201,15 @@ class MailStore:
                 mail_threads.c.conversation_id.in_(conversation_ids)))).all()
         return {r.conversation_id: _thread(r) for r in rows}
 
+    async def new_threads_since(self, since: datetime, address: str | None = None) -> int:
+        """Conversations started by email since then (from one address, or from anyone)."""
+        query = sa.select(sa.func.count()).select_from(mail_threads).where(
+            mail_threads.c.channel == "email", mail_threads.c.created_at >= since)
+        if address is not None:
+            query = query.where(mail_threads.c.address == address)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
     # ------------------------------------------------------------------ the event cursor
     async def collect(self, email_kinds: Any, schedule: Any, batch_seconds: float, limit: int = 500) -> int:
         """Read the events stored since the last call (by any process), in one transaction that
@@ -211,21 +221,28 @@ class MailStore:
         async with self.engine.begin() as conn:
             row = (await conn.execute(sa.select(mail_state.c.value).where(
                 mail_state.c.key == "cursor").with_for_update())).first()
-            newest = int((await conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.events.c.id), 0)))).scalar_one())
             if row is None:
+                newest = int((await conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.events.c.id), 0)))).scalar_one())
                 try:
                     async with conn.begin_nested():
                         await conn.execute(mail_state.insert().values(key="cursor", value=str(newest)))
                 except IntegrityError:
                     pass
                 return 0
-            cursor = int(row.value)
-            if newest <= cursor:
+            cursor = last = int(row.value)
+            # In id order up to the first event younger than SETTLE: on PostgreSQL a transaction that
+            # took an id earlier may commit a moment after a later one, and the cursor must not pass it.
+            settled = now - SETTLE
+            rows = []
+            for r in (await conn.execute(sa.select(t.events).where(t.events.c.id > cursor)
+                                         .order_by(t.events.c.id).limit(limit))).all():
+                if _tz(r.created_at) > settled:  # type: ignore[operator]
+                    break
+                last = r.id
+                if r.kind in WATCHED_KINDS and r.visibility == "public":
+                    rows.append(r)
+            if last == cursor:
                 return 0
-            rows = (await conn.execute(sa.select(t.events).where(
-                t.events.c.id > cursor, t.events.c.kind.in_(WATCHED_KINDS), t.events.c.visibility == "public")
-                .order_by(t.events.c.id).limit(limit))).all()
-            last = rows[-1].id if len(rows) == limit else newest
             conv_ids = sorted({r.conversation_id for r in rows})
             threads = {}
             if conv_ids:

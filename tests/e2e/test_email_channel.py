@@ -42,6 +42,7 @@ def desk(demo_template: Path, tmp_path_factory: pytest.TempPathFactory,
                         PARLEY_MAIL_SUPPORT_ADDRESS="help@lumen.example",
                         PARLEY_MAIL_RECEIVER="true", PARLEY_MAIL_RECEIVER_PORT=str(smtp_in),
                         PARLEY_MAIL_INBOUND_SECRET=SECRET, PARLEY_MAIL_MAX_BYTES="200000",
+                        PARLEY_MAIL_NEW_PER_SENDER_PER_HOUR="3",
                         PARLEY_MAIL_BATCH_SECONDS="2", PARLEY_MAIL_INTERVAL_SECONDS="0.3",
                         PARLEY_FOLLOWUP_DELAY="3", PARLEY_PUBLIC_URL=f"http://127.0.0.1:{port}").start(timeout=300)
     yield server, smtp_in
@@ -321,3 +322,23 @@ async def test_a_follow_up_after_a_resolution_is_sent_and_its_answer_recorded(
     assert figures["confirmed"] >= 1 and figures["reopened"] >= 1
     assert figures["followups_answered_yes"] >= 1 and figures["followups_answered_no"] >= 1
     await console.close()
+
+
+async def test_one_sender_cannot_flood_the_desk_with_new_conversations(desk: tuple[LiveServer, int]) -> None:
+    server, smtp_in = desk
+    codes = []
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        for i in range(4):
+            m = EmailMessage()
+            m["From"] = "flood@example.com"
+            m["To"] = "help@lumen.example"
+            m["Subject"] = f"spam {i}"
+            m["Message-ID"] = f"<{uuid.uuid4().hex}@example.com>"
+            m.set_content(f"hello number {i}")
+            codes.append((await http.post("/api/mail/inbound", content=m.as_bytes(),
+                                          headers={"X-Parley-Mail-Secret": SECRET})).status_code)
+    assert codes == [202, 202, 202, 429]  # PARLEY_MAIL_NEW_PER_SENDER_PER_HOUR=3
+    m.replace_header("Message-ID", f"<{uuid.uuid4().hex}@example.com>")
+    with pytest.raises(smtplib.SMTPDataError) as refused:  # the SMTP receiver says the same, as "try later"
+        await asyncio.to_thread(smtp_send, smtp_in, "flood@example.com", "help@lumen.example", m)
+    assert refused.value.smtp_code == 450
