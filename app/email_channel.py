@@ -281,6 +281,10 @@ class MailChannel:
         self._task: asyncio.Task[None] | None = None
         self._receiver: Any = None
 
+    @staticmethod
+    def proven_address(conv: Conversation, thread: Thread | None) -> str | None:
+        return proven_address(conv, thread)
+
     @property
     def sends(self) -> bool:
         return bool(self.settings.smtp_url)

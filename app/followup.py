@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.storage.mail import Followup, MailStore, utcnow
 from app.storage.records import Event
 
-if TYPE_CHECKING:
-    from app.email_channel import MailChannel
+MailChannel = Any  # app.email_channel.MailChannel, which calls this module (no import back)
 
 log = logging.getLogger("parley.followup")
 
@@ -59,7 +58,7 @@ def plan(event: Event, delay: float) -> tuple[int, str, Any] | None:
     return int(event.data["case_id"]), reason, event.created_at + timedelta(seconds=delay)
 
 
-async def _still_relevant(channel: "MailChannel", item: Followup) -> bool:
+async def _still_relevant(channel: MailChannel, item: Followup) -> bool:
     conv = await channel.store.get_conversation(item.conversation_id)
     case = await channel.store.get_case(item.case_id)
     if conv is None or case is None or conv.current_case_id != case.id:
@@ -72,10 +71,8 @@ async def _still_relevant(channel: "MailChannel", item: Followup) -> bool:
     return not any(e.sender == "customer" and e.kind == "message" for e in later)  # they wrote again: no need
 
 
-async def send_due(channel: "MailChannel") -> int:
+async def send_due(channel: MailChannel) -> int:
     """Send every due follow-up once: in the chat, and by email when the customer is away."""
-    from app.email_channel import proven_address
-
     sent = 0
     for item in await channel.mail.due_followups():
         if not await _still_relevant(channel, item):
@@ -84,7 +81,8 @@ async def send_due(channel: "MailChannel") -> int:
         conv = await channel.store.get_conversation(item.conversation_id)
         assert conv is not None
         thread = await channel.mail.get_thread(conv.id)
-        by_email = channel.sends and not channel.is_connected(conv.id) and proven_address(conv, thread) is not None
+        by_email = (channel.sends and not channel.is_connected(conv.id)
+                    and channel.proven_address(conv, thread) is not None)
         text = QUESTION.get(conv.lang, QUESTION["en"])
         event = await channel.mail.send_followup(item.id, "email" if by_email else "widget", text, {
             "followup_id": item.id, "case_id": item.case_id, "reason": item.reason, "answers": list(ANSWERS)})
