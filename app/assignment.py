@@ -5,7 +5,9 @@ atomic store transitions as a click in the console (claim has exactly one winner
 running this loop at once cannot assign one case twice.
 
 - round robin (PARLEY_ASSIGN_MODE=round_robin): the oldest queued case goes to the online agent
-  under their capacity who was assigned least recently.
+  under their capacity who was assigned least recently. The loads read here only choose whom to try:
+  the claim itself checks the capacity in the database (SqlStore.case_action), so two processes
+  choosing from stale reads still never exceed it.
 - release: an assigned case returns to the queue, keeping its place, when its agent has been
   offline for PARLEY_OFFLINE_RELEASE_SECONDS or has left the customer waiting for a reply for
   PARLEY_REPLY_TIMEOUT_SECONDS. A returning customer is therefore never left with an absent agent.
@@ -143,8 +145,10 @@ class Assigner:
                 continue
             try:
                 await self.desk.claim(item.case.id, user)
-            except DeskError:
-                continue  # someone claimed it by hand in the meantime
+            except DeskError as exc:
+                if exc.code == "at_capacity":  # the database counted a case this read missed (another process's)
+                    load[pick.id] = pick.capacity
+                continue  # or someone claimed it by hand in the meantime
             self.last_assigned[pick.id] = time.monotonic()
             load[pick.id] += 1
             self.released_from.pop(item.case.id, None)
