@@ -88,6 +88,7 @@ class KnowledgeRuntime:
             stamp = await self.store.kb_stamp()
             await asyncio.to_thread(self.kb.index.save, self.index_dir, self._stamp(stamp))
         self.applied_change = stamp
+        await self.load_override()
         await asyncio.to_thread(self.load_classifier)
         await asyncio.to_thread(self.kb.calibrate)
         self.loaded = True
@@ -268,6 +269,39 @@ class KnowledgeRuntime:
         return self._was_ready
 
     # ----------------------------------------------------------------- calibration
+    async def load_override(self) -> None:
+        """Apply the editors' threshold override as stored (no row: the calibrated thresholds)."""
+        from app.storage.desk_settings import THRESHOLDS_KEY, get_setting
+
+        found = await get_setting(self.store, THRESHOLDS_KEY)
+        value = found[0] if found is not None else None
+        override = None
+        if isinstance(value, dict):
+            try:
+                override = (float(value["answer_threshold"]), float(value["offer_threshold"]))
+            except (KeyError, TypeError, ValueError):
+                log.warning("ignoring a malformed threshold override")
+        if override != self.kb.override:
+            self.kb.override = override
+            log.info("threshold override applied" if override else "calibrated thresholds restored",
+                     extra={"override": override})
+
+    async def set_override(self, override: tuple[float, float] | None, who: Any) -> None:
+        """Store the editors' override (None: back to calibrated) with its audit entry, use it here
+        at once and tell every other process (they re-read it on the knowledge base's channel)."""
+        from app.storage.desk_settings import THRESHOLDS_KEY, get_setting, set_setting
+
+        stored = await get_setting(self.store, THRESHOLDS_KEY)
+        previous = stored[0] if stored is not None else None
+        value = None if override is None else {"answer_threshold": override[0], "offer_threshold": override[1]}
+        detail = {"answer_threshold": override[0] if override else None,
+                  "offer_threshold": override[1] if override else None,
+                  "previous": previous}
+        action = "bot.thresholds_overridden" if override else "bot.thresholds_calibrated"
+        await set_setting(self.store, THRESHOLDS_KEY, value, who, action, detail)
+        self.kb.override = override
+        await self.broker.publish(KB_CHANNEL, {"type": "thresholds_changed"})
+
     def recalibrate(self) -> None:
         """Re-read the thresholds off the index as it is now, in a worker thread (about 250 searches
         without model calls); until then the previous calibration decides."""
@@ -349,6 +383,7 @@ class KnowledgeRuntime:
                     pass
                 try:
                     await self.apply_changes()
+                    await self.load_override()
                 except Exception:  # keep following; the next poll retries
                     log.exception("applying knowledge-base changes failed")
         finally:

@@ -80,6 +80,7 @@ class KnowledgeBase:
         self._calibration_lock = threading.Lock()
         self._offtopic: np.ndarray | None = None
         self.quantiles = (ANSWER_QUANTILE, OFFER_QUANTILE)  # (answer, offer) of the off-topic scores
+        self.override: tuple[float, float] | None = None  # an editor's (answer, offer), else calibrated
 
     # ----------------------------------------------------------------- the article classifier
     def classifier_wanted(self) -> bool:
@@ -202,12 +203,14 @@ class KnowledgeBase:
     # ----------------------------------------------------------------- calibration
     @property
     def calibration(self) -> Calibration:
-        """The thresholds of the index as it is (knowledge_base/calibration.py). Between a change
+        """The thresholds that decide: the index's own (knowledge_base/calibration.py), or an
+        editor's override of them (`override`), the derived ones still readable. Between a change
         and the recalibration a serving process runs in the background, the previous ones stand."""
         cal = self._calibration
-        if cal is not None:
-            return cal
-        return self.calibrate()
+        if cal is None:
+            cal = self.calibrate()
+        override = self.override
+        return cal.with_override(*override) if override is not None else cal
 
     def calibrate(self) -> Calibration:
         """Score the bundled off-topic messages against the index as it is now (about 250 searches

@@ -268,3 +268,11 @@ integration_cursors = sa.Table(  # how far the webhook feeder has read each dura
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
 )
+
+desk_settings = sa.Table(  # desk-wide settings changed at run time (the bot's threshold override), read by every process
+    "desk_settings", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("updated_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+)
