@@ -102,7 +102,8 @@ async def test_a_low_rating_and_a_return_are_listed_filtered_and_followed_up(
 
 @pytest.mark.parametrize("params", [{"kind": "angry"}, {"limit": 0}, {"limit": 201}, {"offset": -1},
                                     {"recontact_days": 0}, {"recontact_days": 91}, {"days": 0},
-                                    {"since": "2026-02-02", "until": "2026-01-01"}, {"since": "yesterday"}])
+                                    {"since": "2026-02-02", "until": "2026-01-01"}, {"since": "yesterday"},
+                                    {"until": "0001-01-01"}, {"until": "9999-12-31"}])
 def test_bad_unhappy_parameters_are_refused(live_server: LiveServer, agent_token: str, params: dict) -> None:
     assert get(live_server, agent_token, "/api/unhappy", **params).status_code == 422
 

@@ -44,8 +44,11 @@ def _now() -> datetime:
 
 
 def period(since: date | None, until: date | None, days: int) -> tuple[datetime, datetime]:
-    end = datetime.combine(until, datetime.min.time(), timezone.utc) + timedelta(days=1) if until else _now()
-    start = datetime.combine(since, datetime.min.time(), timezone.utc) if since else end - timedelta(days=days)
+    try:
+        end = datetime.combine(until, datetime.min.time(), timezone.utc) + timedelta(days=1) if until else _now()
+        start = datetime.combine(since, datetime.min.time(), timezone.utc) if since else end - timedelta(days=days)
+    except OverflowError:  # until=9999-12-31, or `days` before year 1
+        raise HTTPException(422, "since/until: out of range") from None
     if start >= end:
         raise HTTPException(422, "since must be before until")
     return start, end
