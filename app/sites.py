@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from app.storage.records import Site
 from app.storage.sites import Audit
 
-LANGUAGES = ("en", "fr", "es", "de", "pt", "it")  # the widget's translations (widget/src/i18n.js)
+LANGUAGES = ("en", "fr", "es", "de", "pt", "it", "nl")  # the widget's translations (widget/src/i18n.js, bot/replies.py)
 KEY_PATTERN = r"^[A-Za-z0-9_-]{3,64}$"
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 ANY_ORIGIN = "*"

@@ -25,8 +25,10 @@ def test_every_reply_is_translated_into_every_language_with_the_same_placeholder
             assert template != table["en"], (key, lang)  # translated, not copied
 
 
-def test_the_languages_detected_are_the_languages_replied_in() -> None:
-    assert set(DETECTED) == set(LANGUAGES) == {"en", "de", "fr", "es", "it", "pt", "nl"}
+def test_the_languages_detected_are_the_languages_replied_in_and_a_site_may_choose() -> None:
+    from app.sites import LANGUAGES as SITE_LANGUAGES
+
+    assert set(DETECTED) == set(LANGUAGES) == set(SITE_LANGUAGES) == {"en", "de", "fr", "es", "it", "pt", "nl"}
 
 
 def test_an_unknown_language_falls_back_to_english() -> None:
