@@ -105,3 +105,22 @@ def test_subjects_thread_as_replies() -> None:
     assert reply_subject("Broken lamp") == "Re: Broken lamp"
     assert reply_subject("RE: Broken lamp") == "RE: Broken lamp"
     assert reply_subject("") == "Re: Your support request"
+
+
+def test_garbage_is_refused_or_parsed_never_an_exception() -> None:
+    import random
+
+    rng = random.Random(7)
+    samples = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400))) for _ in range(300)]
+    samples += [b"From: =?utf-8?b?////?= <a@b.example>\r\nSubject: =?bogus?q?x?=\r\n\r\nhi",
+                b"From: a@b.example\r\nContent-Type: text/plain; charset=no-such-charset\r\n\r\n\xff\xfe hi",
+                b"From: a@b.example\r\nContent-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n",
+                b"From: a@b.example\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64!!!",
+                b"From: a@b.example\r\n" + b"X: " + b"y" * 5000 + b"\r\n\r\nbody"]
+    for raw in samples:
+        try:
+            mail = parse_inbound(raw, 100_000)
+        except MailRefused as refused:
+            assert refused.code in (552, 554)
+        else:
+            assert isinstance(mail.text, str) and "@" in mail.sender
