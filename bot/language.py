@@ -73,11 +73,21 @@ _CUES: dict[str, frozenset[str]] = {
                     "meu minha meus minhas para desconto".split()),
     "nl": frozenset("hoi hallo doei bedankt dankjewel dankuwel alsjeblieft alstublieft aub medewerker mens iemand "
                     "klantenservice sorry graag bestelling levering verzending terugbetaling ziens goedemorgen "
-                    "goedemiddag goedenavond wil ik niet dank je wel fijne dag nog verkeerd verkeerde venster "
+                    "goedemiddag goedenavond wil ik niet fijne dag nog verkeerd verkeerde venster "
                     "oeps foutje laat maar mooi zo ben jij jullie praten spreken persoon echte echt account "
                     "wachtwoord gegevens persoonlijke hulp zat heel erg daar getypt terugbellen bel me door "
                     "verbind korting welke worden ondersteund gebruiken hoeveel mensen voor mijn saldo staat "
                     "op nul zijn schandalig nutteloos slaat nergens".split()),
+}
+# Pairs of words that only one language writes ("dank je", "vielen dank").
+_PAIRS: dict[str, frozenset[str]] = {
+    "en": frozenset({"thank you", "talk to", "speak to", "i want", "i need", "how do", "can i"}),
+    "de": frozenset({"vielen dank", "danke schön", "guten tag", "guten morgen", "bis bald", "bis später"}),
+    "fr": frozenset({"merci beaucoup", "à bientôt", "à plus", "je veux", "s'il vous"}),
+    "es": frozenset({"muchas gracias", "buenos días", "hasta luego", "lo siento", "me gustaría"}),
+    "it": frozenset({"grazie mille", "a presto", "per favore", "va bene"}),
+    "pt": frozenset({"muito obrigado", "muito obrigada", "até logo", "bom dia", "boa tarde", "boa noite"}),
+    "nl": frozenset({"dank je", "dank u", "dank jullie", "tot ziens", "fijne dag"}),
 }
 # Endings only one language's words tend to have; half a vote each, in longer messages.
 _ENDINGS: dict[str, tuple[str, ...]] = {
@@ -109,6 +119,10 @@ def detect(text: str) -> str | None:
                 votes[lang] += 1
             if w in _CUES[lang]:
                 cues[lang] += 1
+    for first, second in zip(words, words[1:]):
+        for lang in LANGUAGES:
+            if f"{first} {second}" in _PAIRS[lang]:
+                cues[lang] += 2
     letters = {lang: 0 for lang in LANGUAGES}
     for c in text.lower():
         if c in _LETTERS:

@@ -84,3 +84,11 @@ def test_the_bot_escalates_person_requests_and_answers_small_talk_in_the_custome
         replied_in.append(d.lang)
     # emoji and "ok"-like words name no language: those keep the page's
     assert sum(r == lang for r in replied_in) >= 0.6 * len(replied_in), replied_in
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("vielen Dank!", "de"), ("Mitarbeiter bitte", "de"), ("dank je wel", "nl"), ("bedankt", "nl"), ("medewerker aub", "nl"),
+    ("merci", "fr"), ("un conseiller svp", "fr"), ("gracias", "es"), ("muchas gracias", "es"), ("grazie mille", "it"),
+    ("operatore", "it"), ("obrigado", "pt"), ("atendente", "pt"), ("thanks!", "en")])
+def test_two_words_are_enough_when_only_one_language_writes_them(text: str, lang: str) -> None:
+    assert detect(text) == lang
