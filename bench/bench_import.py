@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness import MODEL_CACHE
+
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 RESULTS = ROOT / "bench" / "results"
@@ -79,7 +81,7 @@ def time_import(folder: Path, work: Path, models: Path) -> dict[str, object]:
 
 def run(sizes: tuple[int, ...] = (246, 1000)) -> dict[str, object]:
     base = Path(tempfile.mkdtemp(prefix="parley-import-"))
-    models = Path(os.environ.get("PARLEY_MODEL_CACHE_DIR", ROOT / "data" / "models" / "onnx"))
+    models = Path(os.environ.get("PARLEY_MODEL_CACHE_DIR", MODEL_CACHE))
     # the export happens once per machine (the first start); it is not part of an import
     warm = write_folder(base / "warm", help_centre(1))
     time_import(warm, base / "warm-db", models)
