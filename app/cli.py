@@ -574,7 +574,7 @@ def webhooks_create(url: str = typer.Option(..., help="https://... that receives
     from app import webhooks
 
     endpoint, secret = _integration_call(lambda store, integrations, who: webhooks.create_endpoint(
-        integrations, who, url, event, description))
+        integrations, who, url, event, description, _settings().webhook_allow_private))
     _show_endpoint(endpoint)
     typer.echo(f"signing secret (shown once; verify Parley-Signature with it): {secret}")
 
@@ -594,7 +594,8 @@ def webhooks_update(endpoint_id: int = typer.Argument(...), url: Optional[str] =
     from app import webhooks
 
     _show_endpoint(_integration_call(lambda store, integrations, who: webhooks.update_endpoint(
-        integrations, who, endpoint_id, {"url": url, "events": event or None, "enabled": enable})))
+        integrations, who, endpoint_id, {"url": url, "events": event or None, "enabled": enable},
+        _settings().webhook_allow_private)))
 
 
 @webhooks_cli.command("delete")

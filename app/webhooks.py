@@ -153,17 +153,33 @@ def check_events(events: list[str]) -> list[str]:
     return ["*"] if "*" in events else sorted(set(events))
 
 
+def check_destination(url: str, allow_private: bool) -> str:
+    """A URL whose host is an address (or localhost) is checked at once; a name is checked when it is
+    resolved, at every delivery (its DNS answer may change)."""
+    host = (urlsplit(check_url(url)).hostname or "").lower()
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if not allow_private and (host == "localhost" or host.endswith(".localhost")
+                              or (literal is not None and not address_allowed(str(literal), False))):
+        raise WebhookError(f"{host} is not a public address; refused (PARLEY_WEBHOOK_ALLOW_PRIVATE=true allows it)")
+    return url
+
+
 async def create_endpoint(store: IntegrationStore, who: Audit, url: str, events: list[str],
-                          description: str = "") -> tuple[Endpoint, str]:
+                          description: str = "", allow_private: bool = True) -> tuple[Endpoint, str]:
     secret = new_secret()
-    endpoint = await store.create_endpoint(check_url(url), description, check_events(events), secret, who)
+    endpoint = await store.create_endpoint(check_destination(url, allow_private), description, check_events(events),
+                                           secret, who)
     return endpoint, secret
 
 
-async def update_endpoint(store: IntegrationStore, who: Audit, endpoint_id: int, changes: dict[str, Any]) -> Endpoint:
+async def update_endpoint(store: IntegrationStore, who: Audit, endpoint_id: int, changes: dict[str, Any],
+                          allow_private: bool = True) -> Endpoint:
     fields: dict[str, Any] = {}
     if changes.get("url") is not None:
-        fields["url"] = check_url(changes["url"])
+        fields["url"] = check_destination(changes["url"], allow_private)
     if changes.get("events") is not None:
         fields["events"] = check_events(changes["events"])
     if changes.get("description") is not None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app import apitokens, webhooks
-from app.deps import CurrentAdmin, StoreDep
+from app.deps import CurrentAdmin, SettingsDep, StoreDep
 from app.schemas import RowId
 from app.storage.integrations import ApiToken, Attempt, Delivery, Endpoint, IntegrationStore
 from app.storage.records import User
@@ -134,12 +134,13 @@ async def list_webhooks(admin: CurrentAdmin, store: StoreDep) -> list[WebhookPub
 
 
 @router.post("/webhooks", response_model=WebhookWithSecret, status_code=201, responses={422: {}})
-async def create_webhook(body: WebhookCreate, admin: CurrentAdmin, store: StoreDep) -> WebhookWithSecret:
+async def create_webhook(body: WebhookCreate, admin: CurrentAdmin, store: StoreDep,
+                         settings: SettingsDep) -> WebhookWithSecret:
     """Subscribe a URL to events. The signing secret is in this answer only."""
     integrations = _integrations(store)
     try:
         endpoint, secret = await webhooks.create_endpoint(integrations, _who(admin), body.url, list(body.events),
-                                                          body.description)
+                                                          body.description, settings.webhook_allow_private)
     except webhooks.WebhookError as exc:
         raise _refused(exc) from None
     return WebhookWithSecret(**(await _public(integrations, endpoint)).model_dump(), secret=secret)
@@ -155,11 +156,13 @@ async def get_webhook(endpoint_id: RowId, admin: CurrentAdmin, store: StoreDep) 
 
 
 @router.patch("/webhooks/{endpoint_id}", response_model=WebhookPublic, responses={404: {}, 422: {}})
-async def update_webhook(endpoint_id: RowId, body: WebhookUpdate, admin: CurrentAdmin, store: StoreDep) -> WebhookPublic:
+async def update_webhook(endpoint_id: RowId, body: WebhookUpdate, admin: CurrentAdmin, store: StoreDep,
+                         settings: SettingsDep) -> WebhookPublic:
     """Change the URL, events or description; `enabled: true` turns a disabled endpoint on again."""
     integrations = _integrations(store)
     try:
-        endpoint = await webhooks.update_endpoint(integrations, _who(admin), endpoint_id, body.model_dump())
+        endpoint = await webhooks.update_endpoint(integrations, _who(admin), endpoint_id, body.model_dump(),
+                                                  settings.webhook_allow_private)
     except webhooks.WebhookError as exc:
         raise _refused(exc) from None
     except LookupError:

@@ -128,3 +128,21 @@ async def test_api_tokens_are_hashed_revocable_and_expire(store: SqlStore) -> No
     _, other = await create_token(integrations, WHO, (await store.get_user(user.id)).__class__(  # type: ignore[union-attr]
         user.id, user.email, user.name, user.role, True, user.capacity, user.created_at), "x", ["agent"])
     assert await user_for_api_token(integrations, other) is None  # a deactivated user's tokens stop working
+
+
+async def test_erasing_a_conversation_removes_its_pending_deliveries_and_their_attempts(store: SqlStore) -> None:
+    """Privacy: a webhook body holds the customer's words, so it goes with the conversation."""
+    integrations = IntegrationStore(store.engine)
+    endpoint, _ = await create_endpoint(integrations, WHO, "https://example.com/erase", ["*"])
+    await store.create_conversation("c_erase", "herase", "en", None, contact={"email": "erase@example.com"})
+    now = _now()
+    await integrations.enqueue([{"id": "whd_e1", "endpoint_id": endpoint.id, "source": "ev:e1",
+                                 "event_type": "message.created", "conversation_id": "c_erase", "seq": 1,
+                                 "payload": '{"text": "my secret"}', "status": "pending", "attempts": 0,
+                                 "next_attempt_at": now, "created_at": now}])
+    (delivery, _), = await integrations.claim_due(now, 5, timedelta(seconds=30))
+    await integrations.record_attempt(delivery, endpoint.id, now, 503, 3, "HTTP 503", False, now, timedelta(days=3))
+    ids, counts = await store.erase_contact("erase@example.com")
+    assert ids == ["c_erase"]
+    assert await integrations.get_delivery("whd_e1") is None
+    assert await integrations.claim_due(_now(), 5, timedelta(seconds=30)) == []

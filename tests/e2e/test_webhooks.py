@@ -245,11 +245,26 @@ def test_a_receiver_that_is_slow_then_down_then_up_gets_every_event_once_signed_
 
 
 def test_webhooks_to_private_addresses_are_refused_by_default(live_server: LiveServer, admin_token: str) -> None:
-    """SSRF: the shared server runs with default settings, so a loopback receiver is never called."""
+    """SSRF: the shared server runs with default settings. An address in the URL is refused at once; a
+    name is checked where it resolves, at delivery, so a loopback receiver is never called."""
+    import socket
+
     receiver = Receiver(free_port())
     receiver.start()
     admin = _client(live_server, admin_token)
-    hook = admin.post("/api/admin/webhooks", json={"url": f"http://127.0.0.1:{receiver.port}/", "events": ["*"]}).json()
+    for url in (f"http://127.0.0.1:{receiver.port}/", "http://[::1]/", "http://10.1.2.3/", "http://169.254.169.254/x",
+                "http://localhost/", "http://[::ffff:127.0.0.1]/", "http://0.0.0.0/"):
+        r = admin.post("/api/admin/webhooks", json={"url": url, "events": ["*"]})
+        assert r.status_code == 422 and "not a public address" in r.text, (url, r.text)
+    name = socket.gethostname()
+    try:
+        resolved = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except OSError:
+        resolved = set()
+    if not resolved or not all(a.startswith("127.") or a == "::1" for a in resolved):
+        receiver.stop()
+        pytest.skip(f"{name} does not resolve to loopback here")
+    hook = admin.post("/api/admin/webhooks", json={"url": f"http://{name}:{receiver.port}/", "events": ["*"]}).json()
     try:
         crm = admin.post("/api/admin/tokens", json={"name": "ssrf", "scopes": ["conversations:write"]}).json()["token"]
         api = _client(live_server, crm)
