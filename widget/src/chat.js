@@ -68,7 +68,7 @@
   function blank() {
     return {
       v: 1, token: null, conv: null, lastSeq: 0, seenSeq: 0, status: 'bot', avail: null,
-      agent: null, queue: null, resolvedSeq: 0, events: [], outbox: [], fb: {}, rated: {},
+      agent: null, queue: null, resolvedSeq: 0, events: [], outbox: [], fb: {}, fu: {}, rated: {},
       contact: null, user: null
     };
   }
