@@ -48,14 +48,17 @@ def asked_question(events: list[Event], reason: str, triggered_by_message: bool)
 
 
 def last_decision(events: list[Event]) -> dict[str, Any] | None:
-    """The bot's latest decision on a customer message: action, confidence and article, or None."""
-    for event in reversed(events):
-        if event.kind == "message" and event.sender == "bot" and event.data.get("action"):
-            article = event.data.get("article") or None
-            return {"action": event.data.get("action"), "confidence": event.data.get("confidence"),
-                    "article": {"id": article.get("id"), "title": article.get("title")} if article else None,
-                    "seq": event.seq}
-    return None
+    """The bot's latest decision on a customer message (a reply carrying its decision record, else
+    any reply with an action): action, confidence and article, or None."""
+    replies = [e for e in events if e.kind == "message" and e.sender == "bot" and e.data.get("action")]
+    decided = [e for e in replies if "decision" in e.data] or replies
+    if not decided:
+        return None
+    event = decided[-1]
+    article = event.data.get("article") or None
+    return {"action": event.data.get("action"), "confidence": event.data.get("confidence"),
+            "article": {"id": article.get("id"), "title": article.get("title")} if article else None,
+            "seq": event.seq}
 
 
 def build_packet(events: list[Event], bot_state: dict[str, Any], reason: str, *, triggered_by_message: bool,
