@@ -76,34 +76,17 @@ def db_upgrade(revision: str = typer.Argument("heads")) -> None:
 
 async def _with_runtime(fn: Any, threads: int | None = None) -> Any:
     """Run `fn(store, knowledge)` against the configured database with the embedding model loaded
-    (on `threads` threads; default PARLEY_EMBEDDING_THREADS)."""
-    from app.realtime.memory import MemoryBroker
-    from app.knowledge import KnowledgeRuntime
-    from app.storage.migrations import upgrade_database
-    from app.storage.sql import SqlStore
-    from knowledge_base.factory import load_embedder
+    (on `threads` threads; default PARLEY_EMBEDDING_THREADS); with PARLEY_REDIS_URL set, running
+    servers are told about the changes."""
+    from app.runtime import build_runtime
 
-    settings = _settings()
-    await upgrade_database(settings.database_url)
-    store = SqlStore.from_url(settings.database_url)
-    broker: Any = MemoryBroker()
-    if settings.redis_url:  # tell running servers about the change
-        from app.realtime.redis import RedisBroker
-
-        broker = RedisBroker(settings.redis_url, settings.redis_prefix)
-        await broker.start()
+    runtime = await build_runtime(_settings(), serving=False, threads=threads)
     try:
-        embedder = load_embedder(settings.embedding_model, threads or settings.embedding_threads,
-                                 settings.embedding_backend, settings.onnx_cache_dir)
-        knowledge = KnowledgeRuntime(store, broker, embedder, settings.index_path, settings.chunk_words,
-                                     settings.aggregate_k, settings.classifier_c, settings.lexical_weight)
-        await knowledge.load()  # what is already indexed is not embedded again
-        result = await fn(store, knowledge)
-        await knowledge.settle()  # index and classifier saved: the next server start is ready at once
+        result = await fn(runtime.store, runtime.knowledge)
+        await runtime.knowledge.settle()  # index and classifier saved: the next server start is ready at once
         return result
     finally:
-        await broker.close()
-        await store.close()
+        await runtime.close()
 
 
 def load_drafts(path: Path, fmt: str, include_plain_intents: bool = False, mapping: dict[str, str] | None = None) -> Any:
@@ -335,9 +318,9 @@ async def _with_store(fn: Any) -> Any:
     store = SqlStore.from_url(settings.database_url)
     broker: Any = None
     if settings.redis_url:  # running servers close the sockets of erased conversations
-        from app.realtime.redis import RedisBroker
+        from app.runtime import make_broker
 
-        broker = RedisBroker(settings.redis_url, settings.redis_prefix)
+        broker = make_broker(settings)
         await broker.start()
     try:
         return await fn(settings, store, broker)

@@ -73,17 +73,21 @@ class DeskError(Exception):
         self.detail = detail
 
 
+def bot_config(settings: Settings) -> BotConfig:
+    """The bot's decision settings as configured (thresholds left empty are calibrated per knowledge
+    base): the server, the CLI and the benchmarks all decide with this."""
+    return BotConfig(answer_threshold=settings.answer_threshold, clarify_margin=settings.clarify_margin,
+                     out_of_scope_threshold=settings.out_of_scope_threshold, max_failures=settings.max_failures,
+                     unanswered=settings.unanswered)
+
+
 class Desk:
     def __init__(self, settings: Settings, store: SqlStore, broker: Broker, kb: Any) -> None:
         self.settings = settings
         self.store = store
         self.broker = broker
         self.kb = kb
-        self.bot_config = BotConfig(
-            answer_threshold=settings.answer_threshold, clarify_margin=settings.clarify_margin,
-            out_of_scope_threshold=settings.out_of_scope_threshold, max_failures=settings.max_failures,
-            unanswered=settings.unanswered,
-        )
+        self.bot_config = bot_config(settings)
         self.rasa: Any = None
         if settings.bot_backend == "rasa":
             from bot.rasa_backend import RasaConfig

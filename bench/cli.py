@@ -26,8 +26,7 @@ def main_command(dataset: str = typer.Argument(..., help="doc2dial (the primary 
     import tempfile
 
     from bench import answer_quality as aq
-    from bot import BotConfig
-    from knowledge_base.factory import load_embedder
+    from app.runtime import bot_config, make_embedder
 
     try:
         settings = get_settings()
@@ -55,9 +54,8 @@ def main_command(dataset: str = typer.Argument(..., help="doc2dial (the primary 
                                    threads=settings.embedding_threads))
         typer.echo(f"tuned on the {dataset} train split: {tuning}", err=True)
         model = str(out)
-    embedder = load_embedder(model, settings.embedding_threads, backend, settings.onnx_cache_dir)
-    base = BotConfig(answer_threshold=settings.answer_threshold, clarify_margin=settings.clarify_margin,
-                     out_of_scope_threshold=settings.out_of_scope_threshold, max_failures=settings.max_failures)
+    embedder = make_embedder(settings, model=model, backend=backend)
+    base = bot_config(settings)  # the server's own decision settings
     from bench.doc2dial import eval_doc2dial
 
     runs = {"doc2dial": lambda: eval_doc2dial(embedder, limit, baselines),

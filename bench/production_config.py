@@ -13,15 +13,13 @@ import json
 
 from app.config import Settings
 from bench import answer_quality as aq
-from bot import BotConfig
-from knowledge_base.factory import load_embedder
+from app.runtime import bot_config, make_embedder
 
 
 def main() -> None:
     s = Settings()
-    config = BotConfig(answer_threshold=s.answer_threshold, clarify_margin=s.clarify_margin,
-                       out_of_scope_threshold=s.out_of_scope_threshold, max_failures=s.max_failures)
-    embedder = load_embedder(s.embedding_model, s.embedding_threads, s.embedding_backend, s.onnx_cache_dir)
+    config = bot_config(s)
+    embedder = make_embedder(s)
     data = aq.load_clinc()
     kb = aq.build_kb(embedder, data["train"], aggregate_k=s.aggregate_k, classifier_c=s.classifier_c)
     test = data["test"] + data["oos_test"]
