@@ -296,3 +296,65 @@ def test_webhook_endpoints_refuse_bad_input(live_server: LiveServer, admin_token
                                             expected: int) -> None:
     r = _client(live_server, admin_token).post("/api/admin/webhooks", json=body)
     assert r.status_code == expected, r.text
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_two_processes_on_postgresql_send_each_delivery_once(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Both processes feed and deliver from one PostgreSQL outbox; a row is claimed by one of them,
+    so the receiver never sees a delivery id twice, and every event once."""
+    import asyncio
+    import uuid
+
+    from tests.conftest import REDIS_URL
+    from tests.contract.conftest import drop_postgres, fresh_postgres_url
+    from tests.harness import run_cli, server_env
+
+    url, name = await fresh_postgres_url()
+    env = {"PARLEY_DATABASE_URL": url, "PARLEY_REDIS_URL": REDIS_URL, "PARLEY_REDIS_PREFIX": f"t-{uuid.uuid4().hex[:8]}:",
+           "PARLEY_DEMO_MODE": "true", "PARLEY_REQUIRE_WIDGET_KEY": "false", **WEBHOOK_ENV,
+           "PARLEY_WEBHOOK_TIMEOUT_SECONDS": "5"}
+    seeded = run_cli(["demo"], server_env(tmp_path_factory.mktemp("pg-hooks-seed"), **env))
+    assert seeded.returncode == 0, seeded.stderr[-2000:]
+    receiver = Receiver(free_port())
+    receiver.start()
+    a = LiveServer(tmp_path_factory.mktemp("hooks-a"), **env)
+    b = LiveServer(tmp_path_factory.mktemp("hooks-b"), **env)
+    try:
+        await asyncio.gather(asyncio.to_thread(a.start, 300), asyncio.to_thread(b.start, 300))
+        admin = _client(a, a.login("admin@parley.local"))
+        assert admin.post("/api/admin/webhooks", json={"url": f"http://127.0.0.1:{receiver.port}/",
+                                                       "events": ["conversation.started", "message.created"]}
+                          ).status_code == 201
+        token = admin.post("/api/admin/tokens", json={"name": "pg", "scopes": ["conversations:write"]}).json()["token"]
+        expected = set()
+        for i in range(8):
+            api = _client(a if i % 2 else b, token)
+            conv = api.post("/api/v1/conversations", json={}).json()["conversation_id"]
+            expected.add(("conversation.started", conv, 1))
+            for text in ("hello", "thanks, bye"):
+                r = api.post(f"/api/v1/conversations/{conv}/messages", json={"text": text}).json()
+                expected |= {("message.created", conv, e["seq"]) for e in [r["message"], *r["events"]]
+                             if e["type"] == "message"}
+
+        def all_arrived() -> list[dict[str, Any]]:
+            got = receiver.snapshot()
+            return got if len({r["headers"]["Parley-Delivery"] for r in got}) >= len(expected) else []
+
+        _wait_for(all_arrived, 90, f"{len(expected)} deliveries")
+        time.sleep(3)  # long enough for a second sender, had there been one, to send again
+        got = receiver.snapshot()
+        ids = [r["headers"]["Parley-Delivery"] for r in got]
+        assert len(ids) == len(set(ids)) == len(expected)
+        seen = set()
+        for r in got:
+            payload = json.loads(r["body"])
+            conv = payload["data"]["conversation"]["id"]
+            seen.add((payload["type"], conv, 1 if payload["type"] == "conversation.started"
+                      else payload["data"]["event"]["seq"]))
+        assert seen == expected
+    finally:
+        a.stop()
+        b.stop()
+        receiver.stop()
+        await drop_postgres(name)
