@@ -1,7 +1,9 @@
 """Recognisers for what the customer says about the conversation itself, not about the articles.
 
-Plain functions over text: requests for a person (six languages, slang and typos), small talk,
-frustration, and "that didn't help".
+Plain functions over text, in English, German, French, Spanish, Italian, Portuguese and Dutch
+(slang and typos included): requests for a person, small talk, frustration, and "that didn't help".
+tests/fixtures/intents_dev.json is their development set (tests/test_bot_dev_set.py holds the
+figures; `python -m tests.intents_report` prints them).
 """
 
 from __future__ import annotations
@@ -516,8 +518,11 @@ def _is_apology(words: list[str]) -> bool:
 
 def strip_greeting(text: str) -> str:
     """'Hi there, how do I reset my password?' -> 'how do I reset my password?'"""
-    match = re.match(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|bonjour|salut|hola|hallo|ciao|ola|olá|oi)"
-                     r"( there| team| all)?\s*[,.!:;-]*\s*", text, flags=re.IGNORECASE)
+    match = re.match(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|bonjour|bonsoir|salut|hola|buenas|"
+                     r"buen[oa]s (d[ií]as|tardes|noches)|hallo|moin|servus|guten (tag|morgen|abend)|ciao|buongiorno|"
+                     r"buonasera|salve|ola|olá|oi|bom dia|boa (tarde|noite)|hoi|goedemorgen|goedemiddag|goedenavond)"
+                     r"( there| team| all| zusammen| à tous| a todos| a tutti| allemaal)?\s*[,.!:;-]*\s*", text,
+                     flags=re.IGNORECASE)
     rest = text[match.end():] if match else text
     return rest if rest.strip() else text
 

@@ -81,3 +81,11 @@ def test_not_helpful_is_recognised(text: str) -> None:
 def test_capitals_question_marks_and_the_dutch_zero_are_not_anger(text: str) -> None:
     assert not is_frustrated(text)
 
+
+
+@pytest.mark.parametrize("text,rest", [("Hallo, wie lange dauert der Versand?", "wie lange dauert der Versand?"),
+                                       ("Buenos días, ¿cuánto tarda el envío?", "¿cuánto tarda el envío?"),
+                                       ("Goedemorgen! Waar is mijn pakket?", "Waar is mijn pakket?"),
+                                       ("Bom dia, cadê meu pedido?", "cadê meu pedido?"), ("Hoi", "Hoi")])
+def test_greetings_in_every_language_are_stripped_before_searching(text: str, rest: str) -> None:
+    assert strip_greeting(text) == rest
