@@ -64,7 +64,9 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
                         f"<h1>{html.escape(title)}</h1>{body}</body></html>", status_code=status, headers=PAGE_HEADERS)
 
 
-@router.post("/api/mail/inbound", status_code=202, responses={401: {}, 404: {}, 413: {}, 422: {}, 429: {}, 503: {}})
+@router.post("/api/mail/inbound", status_code=202, responses={401: {}, 404: {}, 413: {}, 422: {}, 429: {}, 503: {}},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "message/rfc822": {"schema": {"type": "string", "format": "binary"}}}}})
 async def inbound_mail(request: Request) -> JSONResponse:
     """An email from a mail provider's inbound webhook: the raw RFC 822 message as the body,
     the shared secret in `X-Parley-Mail-Secret`, the envelope recipient in `X-Parley-Recipient`
