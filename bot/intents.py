@@ -289,6 +289,9 @@ def _for_a_task(words: list[str], i: int) -> bool:
 
 
 def is_human_request(text: str) -> bool:
+    if len(text) > 400:  # a long message is a question, not a request; only a callback or "forward me" counts
+        norm = normalise(text[:2000])
+        return bool(_CALLBACK_RE.search(norm) or _BOT_PHRASES_RE.search(norm))
     norm = _compound(normalise(_drop_questions_about_the_bot(text)))
     if not norm or "mustiquestion" in norm:  # "do I have to talk to someone to close my account?" asks how
         return False
@@ -590,6 +593,7 @@ _FED_UP_RE = re.compile(
 def is_frustrated(text: str) -> bool:
     # Capitals or "???" alone are no anger: customers write ordinary product questions that way
     # (held-out support-bot queries). Shouting counts with an exclamation, "!!!" counts alone.
+    text = text[:1000]  # anger shows in the first thousand characters; the cost stays bounded
     letters = [c for c in text if c.isalpha()]
     shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7
     if shouting and "!" in text and len(text.split()) >= 3:

@@ -107,7 +107,7 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)?", re.UNICODE)
 
 def detect(text: str) -> str | None:
     """The language `text` is written in, one of LANGUAGES, or None when the message does not say."""
-    text = unicodedata.normalize("NFC", text[:2000])
+    text = unicodedata.normalize("NFC", text[:600])
     words = [w.lower().replace("’", "'") for w in _TOKEN.findall(text)]
     if not words:
         return None
