@@ -470,6 +470,7 @@ class MailChannel:
         message["To"] = email
         message["Subject"] = "You have a reply: confirm your email to receive it"
         message["Message-ID"] = make_msgid(idstring=f"{conv.id}.confirm", domain=self.domain)
+        message["Auto-Submitted"] = "auto-generated"
         message.set_content(
             "Someone left this address in a support chat, and there is a reply waiting.\n\n"
             f"To receive replies by email, confirm this address within {CONFIRM_DAYS} days:\n{link}\n\n"

@@ -89,8 +89,9 @@ async def send_due(channel: MailChannel) -> int:
         if event is None:
             continue  # another process sent it
         await channel.desk.publish(event)
-        if by_email:
-            await channel.mail.enqueue(conv.id, [event.seq])
+        if by_email:  # due after a few ticks: a process holding the customer's socket marks it seen first
+            await channel.mail.enqueue(conv.id, [event.seq], utcnow() + timedelta(
+                seconds=3 * channel.settings.mail_interval_seconds))
         sent += 1
         log.info("follow-up sent", extra={"conversation_id": conv.id, "followup_id": item.id,
                                           "channel": "email" if by_email else "widget"})
