@@ -64,9 +64,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
-    from app.routes import agent, articles, auth, bot, cases, chat, health
+    from app.routes import agent, articles, auth, bot, cases, chat, health, vocabulary
 
-    for module in (health, auth, chat, agent, bot, cases, articles):
+    for module in (health, auth, chat, agent, bot, cases, articles, vocabulary):
         app.include_router(module.router)
     import importlib
 

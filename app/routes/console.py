@@ -25,11 +25,12 @@ from app.events import ConversationId
 from app.storage.records import Event
 from app.storage.tables import INT_MAX
 from app.validation import Line, Text
+from app.vocabulary import FILTER_REASONS
 
 router = APIRouter(tags=["console"])
 UI_DIR = Path(__file__).resolve().parents[1] / "ui" / "console"
 ASSETS = {"console.css", "console.js", "login.js"}
-REASONS = ("customer_request", "low_confidence", "out_of_scope", "repeated_failure", "frustration", "agent_takeover")
+REASONS = FILTER_REASONS  # app/vocabulary.py: the one list
 _PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
              "connect-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 _PAGE_HEADERS = {"Content-Security-Policy": _PAGE_CSP, "X-Content-Type-Options": "nosniff",

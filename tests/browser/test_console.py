@@ -87,7 +87,7 @@ def test_customer_in_widget_and_agent_in_console_through_the_whole_case(browser:
         # The queue shows the case live, with reason, ticking wait, last message; an alert fired.
         item = desk.locator(f"#queue-list .case-item[data-conv={conversation}]")
         item.wait_for()
-        assert item.locator(".badge").inner_text() == "Customer asked"
+        assert item.locator(".badge").inner_text() == "Asked for a person"
         assert item.locator(".case-last").inner_text() == question
         wait_until(desk, lambda: desk.evaluate("window.parleyAlerts || 0") >= 1, "the new-case alert")
         first = item.locator(".case-wait").inner_text()

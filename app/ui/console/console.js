@@ -3,12 +3,10 @@
    Every piece of text from customers, agents or the server is inserted with textContent. */
 (function () {
   const $ = (id) => document.getElementById(id);
-  const REASONS = {customer_request: "Customer asked", low_confidence: "Low confidence", out_of_scope: "Out of scope",
-    repeated_failure: "Repeated failure", frustration: "Frustration", agent_takeover: "Agent joined", follow_up: "Follow-up"};
+  // Escalation reasons and bot actions in plain words, defined once in app/vocabulary.py (GET /api/vocabulary)
+  const REASONS = {};
   // What the bot did, in plain words (system lines and the Live tab never show internal names).
-  const ACTIONS = {answer: "answered", clarify: "asked which article was meant", no_answer: "had no article",
-    smalltalk: "small talk", not_helpful: "replied to \u201cnot helpful\u201d", queued_suggestion: "suggested an article while the customer waits",
-    escalate: "handed over"};
+  const ACTIONS = {};
   const MAX_CHARS = 4000;
   const LATE_SECONDS = 120;
 
@@ -824,7 +822,13 @@
       const liveShown = !$("view-live").hidden;
       if (!document.hidden && Date.now() - liveAt > (liveShown ? 4000 : 20000)) loadLive();
     }, 1000);
-    connect();
+    // labels first, so no badge or system line shows an internal name
+    fetch("/api/vocabulary").then((r) => r.ok ? r.json() : {}).then((v) => {
+      Object.assign(REASONS, v.reasons || {}); Object.assign(ACTIONS, v.actions || {});
+      const pick = $("h-reason");  // the history filter offers every reason but follow-ups (not escalations)
+      pick.replaceChildren(el("option", {value: "", text: "Any reason"}),
+        ...Object.keys(REASONS).filter((r) => r !== "follow_up").map((r) => el("option", {value: r, text: REASONS[r]})));
+    }).catch(() => {}).finally(connect);
     const deep = /^#case=(\d{1,10})$/.exec(location.hash);  // a link from the unhappy-customers view
     if (deep) { showView("history"); showCase(Number(deep[1]), null); }
   }

@@ -6,8 +6,7 @@
   const COLORS = ["#4f46e5", "#12b76a", "#f04438", "#f79009", "#0ba5ec", "#7a5af8"];
   const fmt = (v, unit = "") => v === null || v === undefined ? "—" : `${v}${unit}`;
   const pct = (part, whole) => whole ? Math.round(1000 * part / whole) / 10 : null;
-  const REASONS = { customer_request: "asked for a person", low_confidence: "bot unsure", out_of_scope: "not covered",
-    repeated_failure: "failed twice", frustration: "frustrated", agent_takeover: "agent took over" };
+  const REASONS = {};  // reason -> label, from GET /api/vocabulary (app/vocabulary.py)
   const dur = (s) => s === null || s === undefined ? "—" : s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 
   // Integer ticks that never repeat (a max of 3 gives 0 1 2 3, not 0 1 2 2 3).
@@ -107,7 +106,7 @@
     lines($("#c-conv"), a.series.dates, [{ name: "conversations", values: a.series.conversations, color: COLORS[0] },
       { name: "self-served", values: a.series.self_service, color: COLORS[1] }, { name: "escalated", values: a.series.escalated, color: COLORS[2] }]);
     bars($("#c-esc"), Object.entries(a.escalation_rate_by_reason).sort((p, q) => q[1] - p[1]).map(([k, v]) => ({
-      label: `${REASONS[k] || k.replace(/_/g, " ")} (${a.escalations_by_reason[k]})`, value: v, color: "#f04438" })));
+      label: `${(REASONS[k] || k.replace(/_/g, " ")).toLowerCase()} (${a.escalations_by_reason[k]})`, value: v, color: "#f04438" })));
     const served = a.self_service_confirmed + a.self_service_assumed;
     bars($("#c-self"), [{ label: `confirmed: the customer said it helped (${a.self_service_confirmed})`, value: pct(a.self_service_confirmed, a.conversations), color: "#12b76a" },
       { label: `assumed: left without a complaint (${a.self_service_assumed})`, value: pct(a.self_service_assumed, a.conversations), color: "#6ce9a6" },
@@ -122,6 +121,7 @@
   Parley.start(() => {
     const today = new Date(), past = new Date(Date.now() - 29 * 864e5), iso = (d) => d.toISOString().slice(0, 10);
     $("#since").value = iso(past); $("#until").value = iso(today);
-    $("#apply").onclick = load; load();
+    $("#apply").onclick = load;
+    api("/api/vocabulary").then((v) => Object.assign(REASONS, v.reasons)).catch(() => {}).finally(load);
   });
 })();
