@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import REDIS_URL
 from tests.contract.conftest import drop_postgres, fresh_postgres_url
-from tests.harness import Client, LiveServer, is_type, run_cli, server_env
+from tests.harness import Client, LiveServer, copy_data, is_type, run_cli, server_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -23,11 +23,15 @@ async def round_robin_pair(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
     env = {"PARLEY_DATABASE_URL": url, "PARLEY_REDIS_URL": REDIS_URL,
            "PARLEY_REDIS_PREFIX": f"parley-test-{uuid.uuid4().hex[:8]}:", "PARLEY_ASSIGN_MODE": "round_robin",
            "PARLEY_ASSIGN_INTERVAL_SECONDS": "0.2", "PARLEY_REPLY_TIMEOUT_SECONDS": "0"}
-    seeded = run_cli(["demo"], server_env(tmp_path_factory.mktemp("rr-seed"), **env))
+    seed = tmp_path_factory.mktemp("rr-seed")
+    seeded = run_cli(["demo"], server_env(seed, **env), timeout=900)
     assert seeded.returncode == 0, seeded.stderr[-2000:]
-    a = LiveServer(tmp_path_factory.mktemp("rr-a"), **env)
-    b = LiveServer(tmp_path_factory.mktemp("rr-b"), **env)
-    await asyncio.gather(asyncio.to_thread(a.start, 300), asyncio.to_thread(b.start, 300))  # a busy machine starts slowly
+    # Each process starts from the seed's index and fitted classifier (as hosts sharing a built image
+    # would), instead of fitting its own while the other does: ready in seconds on a busy machine.
+    a = LiveServer(copy_data(seed, tmp_path_factory.mktemp("rr-a")), **env)
+    b = LiveServer(copy_data(seed, tmp_path_factory.mktemp("rr-b")), **env)
+    await asyncio.to_thread(a.start, 600)  # one after the other: a busy machine starts two at once slowly
+    await asyncio.to_thread(b.start, 600)
     yield a, b
     a.stop()
     b.stop()
