@@ -7,12 +7,15 @@ these methods and only move frames; they never decide anything.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import logging
 import secrets
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -32,6 +35,7 @@ from knowledge_base.models import Candidate
 from knowledge_base.render import render_markdown
 
 log = logging.getLogger("parley.conversation")
+DECISION_THREADS = 2  # one encodes while the other searches (ONNX and FAISS release the GIL)
 AGENTS_CHANNEL = "agents"
 QUEUE_CHANNEL = "queue"
 
@@ -98,7 +102,27 @@ class Desk:
                 handoff_intents=tuple(i.strip() for i in settings.rasa_handoff_intents.split(",") if i.strip()),
                 confidence_threshold=settings.rasa_confidence_threshold)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._turn_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._turns: dict[str, int] = {}  # conversation id -> bot turns accepted and not yet finished
+        self._background: set[asyncio.Task[None]] = set()
         self.metrics = Metrics()
+        # The bot's decisions (encode, search) run in threads of their own, never on the event loop
+        # nor in the default executor that every to_thread shares; few of them, so that Python work
+        # in decisions contends little with the event loop for the GIL. Concurrent decisions share
+        # model calls (knowledge_base/batching.py).
+        self._decisions = ThreadPoolExecutor(DECISION_THREADS, thread_name_prefix="bot-decision")
+
+    async def _in_decision_thread(self, fn: Callable[..., Decision], *args: Any) -> Decision:
+        context = contextvars.copy_context()  # the log lines keep their conversation id, as with to_thread
+        return await asyncio.get_running_loop().run_in_executor(self._decisions, partial(context.run, fn, *args))
+
+    def _turn_lock(self, conversation_id: str) -> asyncio.Lock:
+        """One bot turn at a time per conversation (asyncio locks are fair: turns keep message order)."""
+        lock = self._turn_locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._turn_locks[conversation_id] = lock
+        return lock
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
@@ -138,22 +162,28 @@ class Desk:
         return await self.store.conversation_by_token(hash_token(token))
 
     async def receive_customer_message(self, conversation_id: str, text: str, client_msg_id: str | None,
-                                       article_id: str | None = None,
-                                       on_stored: Callable[[Event], Awaitable[None]] | None = None) -> list[Event]:
-        """Store the message, then let the bot answer if it owns the conversation.
-
-        `on_stored` runs as soon as the message is committed, before anything that can be slow
-        (fan-out, the bot), so the sender's acknowledgement never waits on them. Returns the new
+                                       article_id: str | None = None) -> list[Event]:
+        """Store the message, then let the bot answer if it owns the conversation. Returns the new
         events in order (the customer's message first). A retried client_msg_id returns just the
-        stored message and does nothing else.
-        """
+        stored message and does nothing else."""
+        event, conv, behind = await self.accept_customer_message(conversation_id, text, client_msg_id)
+        if conv is None:
+            return [event]
+        return [event, *await self.answer_customer_message(conv, text, article_id, behind)]
+
+    async def accept_customer_message(self, conversation_id: str, text: str, client_msg_id: str | None
+                                      ) -> tuple[Event, Conversation | None, bool]:
+        """Store and publish a customer's message: all that its acknowledgement waits for. The
+        broker hands it to this process's sockets at once; it does not wait for the bot's turn on an
+        earlier message of the conversation (seqs come from the database). Returns the event, the
+        conversation as the append left it (None for a retried client_msg_id: nothing more to do)
+        and whether a bot turn of this conversation was still going (`answer_customer_message`
+        then reads the conversation again)."""
         async with self._lock(conversation_id):
             event, created, conv = await self.store.append_event_returning(
                 conversation_id, "message", "customer", text, client_msg_id=client_msg_id)
-            if on_stored is not None:
-                await on_stored(event)
             if not created or conv is None:
-                return [event]
+                return event, None, False
             self.metrics.message()
             await self.publish(event)
             if conv.status == Owner.QUEUED.value:
@@ -166,17 +196,52 @@ class Desk:
                         conversation_id, "handoff", "system", say("handed_back", conv.lang),
                         data={"status": "bot", "reason": "reopened"})
                     await self.publish(notice)
-            if conv.status == Owner.QUEUED.value and self.rasa is None:
-                return [event, *await self._queued_suggestion(conv, text)]
-            if conv.status != Owner.BOT.value:
-                return [event]  # a human owns the chat: the bot stays silent
-            return [event, *await self._bot_turn(conv, text, article_id)]
+            behind = self._turns.get(conversation_id, 0) > 0
+            self._turns[conversation_id] = self._turns.get(conversation_id, 0) + 1
+            return event, conv, behind
+
+    async def answer_customer_message(self, conv: Conversation, text: str, article_id: str | None = None,
+                                      behind: bool = False) -> list[Event]:
+        """The bot's turn on a message `accept_customer_message` stored: turns of one conversation
+        run one at a time, in the order of their messages; one that waited for another reads the
+        conversation again (owner, the bot's memory)."""
+        try:
+            async with self._turn_lock(conv.id):
+                if behind:
+                    conv = await self._conversation(conv.id)
+                if conv.status == Owner.QUEUED.value and self.rasa is None:
+                    return await self._queued_suggestion(conv, text)
+                if conv.status != Owner.BOT.value:
+                    return []  # a human owns the chat: the bot stays silent
+                return await self._bot_turn(conv, text, article_id)
+        finally:
+            left = self._turns.get(conv.id, 1) - 1
+            if left > 0:
+                self._turns[conv.id] = left
+            else:
+                self._turns.pop(conv.id, None)
+
+    def answer_in_background(self, conv: Conversation, text: str, article_id: str | None = None,
+                             behind: bool = False) -> None:
+        """`answer_customer_message` without holding up the caller: the customer's socket goes on
+        reading (and acknowledging) their next messages while the bot answers this one."""
+        task = asyncio.get_running_loop().create_task(self._answer_logged(conv, text, article_id, behind))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _answer_logged(self, conv: Conversation, text: str, article_id: str | None, behind: bool) -> None:
+        try:
+            await self.answer_customer_message(conv, text, article_id, behind)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the message is stored; an agent sees it in the transcript
+            log.exception("the bot's turn failed in conversation %s", conv.id)
 
     async def _queued_suggestion(self, conv: Conversation, text: str) -> list[Event]:
         """While the chat waits for a person, a confident article match is offered as a suggestion
         (the chat stays in the queue); the decision is kept with the message for content gaps."""
-        decision = await asyncio.to_thread(respond, text, ConversationContext(lang=conv.lang), self.kb,
-                                           self.bot_config)
+        decision = await self._in_decision_thread(respond, text, ConversationContext(lang=conv.lang), self.kb,
+                                                  self.bot_config)
         if decision.action != "answer" or decision.article is None:
             return []
         article = decision.article
@@ -250,9 +315,12 @@ class Desk:
                 return await rasa_respond(text, context, self.rasa, self.rasa_config, self.bot_config, conv.id)
             except RasaError as exc:  # Rasa down or broken: Parley's own bot answers meanwhile
                 log.warning("rasa failed (%s); Parley's bot answers conversation %s", exc, conv.id)
-        return await asyncio.to_thread(respond, text, context, self.kb, self.bot_config, article_id)
+        return await self._in_decision_thread(respond, text, context, self.kb, self.bot_config, article_id)
 
     async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        self._decisions.shutdown(wait=False, cancel_futures=True)
         if self.rasa is not None:
             await self.rasa.aclose()
 

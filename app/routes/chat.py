@@ -170,11 +170,14 @@ class CustomerSession:
                 raise ev.FrameError("rate_limited", "too many messages; slow down")
             await self.send({"type": "typing", "sender": "bot", "active": True}) if self.status == "bot" else None
             before = self.last_seq
-            events = await self.desk.receive_customer_message(self.conv.id, text, frame.client_msg_id,
-                                                              frame.article_id)
-            if events and events[0].seq <= before and events[0].client_msg_id == frame.client_msg_id:
-                await self.send(ev.event_frame(events[0]))  # a retry: the stored message back, as documented
-            await self.caught_up(events)
+            event, conv, behind = await self.desk.accept_customer_message(self.conv.id, text, frame.client_msg_id)
+            if conv is None and event.seq <= before and event.client_msg_id == frame.client_msg_id:
+                await self.send(ev.event_frame(event))  # a retry: the stored message back, as documented
+            if conv is not None:
+                # The bot answers in the background: the next message is stored and acknowledged
+                # without waiting for this one's answer (turns keep their order, app/conversation.py).
+                self.desk.answer_in_background(conv, text, frame.article_id, behind)
+            await self.caught_up([event])
             if self.status == "queued":
                 await self.push_queue_status()
         elif isinstance(frame, ev.RequestHuman):
