@@ -59,10 +59,26 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from app.logging import log_config
 
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level,
+    # permessage-deflate off: chat frames are small, and compressing them cost the server (and every
+    # browser) CPU on each frame plus a zlib state per socket, for little saved on the wire.
+    uvicorn.run("app.cli:serving_app", factory=True, host=host, port=port, workers=workers, log_level=log_level,
                 log_config=log_config(log_level, settings.log_format), access_log=False,
-                ws_max_size=settings.max_frame_bytes, ws_ping_interval=20, ws_ping_timeout=20,
+                ws_max_size=settings.max_frame_bytes, ws_ping_interval=20, ws_ping_timeout=20, ws_per_message_deflate=False,
                 timeout_graceful_shutdown=10, proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
+
+
+SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005
+
+
+def serving_app() -> Any:
+    """The app as `parley serve` runs it, in each worker process. A thread that wants the GIL waits up
+    to the switch interval while another runs Python: the event loop and the database thread hand
+    work back and forth many times per message while the bot's threads run Python, so a shorter
+    interval shortens every hand-off."""
+    from app.main import create_app
+
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    return create_app()
 
 
 @db_cli.command("upgrade")
