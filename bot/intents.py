@@ -639,6 +639,14 @@ _NOT_HELPFUL = re.compile(
     r"|\bnot what i (asked|meant|need|wanted)\b|\bwrong (answer|article)\b|\bthat'?s not it\b"
     r"|\bca (ne )?m'a pas aide\b|\bpas utile\b|\bno (me )?(ayudo|sirvio)\b|\bhat nicht geholfen\b"
     r"|\bnao ajudou\b|\bnon (mi )?ha aiutato\b|\bnon e utile\b"
+    r"|\b(ca|cela) (ne )?(m'?aide|aide) pas\b|\bce n'?est pas (ca|ma question|ce que je)\b|\bpas ce que je (cherche|demande)\b"
+    r"|\bno (me )?(ayuda|sirve)\b|\bno es (eso|lo que (busco|pregunte))\b"
+    r"|\b(hilft|half) (mir )?nicht\b|\bbringt (mir )?nichts\b|\b(das )?ist nicht (das|was ich)\b|\bfalsche antwort\b"
+    r"|\bnon (mi )?(aiuta|serve)\b|\bnon e (questo|quello che)\b|\brisposta sbagliata\b"
+    r"|\bnao (me )?(ajuda|serve)\b|\bnao e (isso|o que)\b|\bresposta errada\b"
+    r"|\b(dat|dit|het) (helpt|hielp|heeft) (me )?niet\b|\b(heeft|hebben) (me )?niet geholpen\b|\bniet (nuttig|behulpzaam)\b"
+    r"|\bdat is (het )?niet (wat ik|het)\b|\bverkeerd (antwoord|artikel)\b|\bklopt niet\b"
+    r"|\brespuesta (equivocada|incorrecta)\b|\bmauvaise reponse\b"
 )
 
 

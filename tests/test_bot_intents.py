@@ -89,3 +89,16 @@ def test_capitals_question_marks_and_the_dutch_zero_are_not_anger(text: str) -> 
                                        ("Bom dia, cadê meu pedido?", "cadê meu pedido?"), ("Hoi", "Hoi")])
 def test_greetings_in_every_language_are_stripped_before_searching(text: str, rest: str) -> None:
     assert strip_greeting(text) == rest
+
+
+@pytest.mark.parametrize("text", ["dat hielp niet", "heeft me niet geholpen", "das hilft mir nicht", "bringt nichts",
+                                  "ça ne m'aide pas", "no me sirve", "non mi aiuta", "não ajudou", "resposta errada",
+                                  "verkeerd antwoord", "falsche Antwort"])
+def test_not_helpful_is_recognised_in_every_language(text: str) -> None:
+    assert is_not_helpful(text)
+
+
+@pytest.mark.parametrize("text", ["hoe helpt de klantenservice mij", "wie hilft mir die App beim Sparen",
+                                  "comment l'appli aide les familles", "que tal", "dat klopt, dank je"])
+def test_questions_about_help_are_not_complaints_that_it_did_not_help(text: str) -> None:
+    assert not is_not_helpful(text)
