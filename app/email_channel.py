@@ -431,7 +431,8 @@ class MailChannel:
         message["Message-ID"] = make_msgid(idstring=f"{conv.id}.{item_id}", domain=self.domain)
         if thread.last_message_id:
             message["In-Reply-To"] = thread.last_message_id
-            message["References"] = " ".join([*thread.references, thread.last_message_id][-MAX_REFERENCES:])
+            message["References"] = " ".join(list(dict.fromkeys([*thread.references, thread.last_message_id]))
+                                              [-MAX_REFERENCES:])
         if all(e.sender in ("bot", "system") for e in events):
             message["Auto-Submitted"] = "auto-replied"  # RFC 3834: other robots must not answer it
         link = self.view_link(conv.id)
