@@ -32,6 +32,7 @@ import websockets
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import pyspy  # noqa: E402
 from bench.harness import LiveServer, run_cli, server_env  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -133,7 +134,14 @@ async def chat_customer(url: str, stop_at: float, think: float, rtts: list[float
             await asyncio.sleep(0.5)
 
 
-async def run_chat(url: str, customers: int, duration: float, think: float, ramp: float) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, all its threads (from /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run_chat(url: str, customers: int, duration: float, think: float, ramp: float, pid: int | None = None,
+                   profile: Path | None = None) -> dict[str, Any]:
     rtts: list[float] = []
     errors: list[str] = []
     counter = itertools.count()
@@ -150,11 +158,27 @@ async def run_chat(url: str, customers: int, duration: float, think: float, ramp
     rtts.clear()
     errors.clear()
     measured_from = time.monotonic()
+    own_cpu, server_cpu = time.process_time(), cpu_seconds(pid) if pid else None
+    spy = pyspy.start(pid, duration - 1, profile) if profile and pid else None
     await asyncio.gather(*tasks)
     elapsed = time.monotonic() - measured_from
-    return {"customers": customers, "duration_s": duration, "think_s": think, "replies": len(rtts),
-            "replies_per_s": round(len(rtts) / elapsed, 1), "rtt_ms": percentiles(rtts),
-            "errors": len(errors), "error_kinds": sorted(set(errors))}
+    own_cpu = time.process_time() - own_cpu
+    server_used = cpu_seconds(pid) - server_cpu if pid and server_cpu is not None else None
+    result: dict[str, Any] = {
+        "customers": customers, "duration_s": duration, "think_s": think, "replies": len(rtts),
+        "replies_per_s": round(len(rtts) / elapsed, 1), "rtt_ms": percentiles(rtts),
+        "errors": len(errors), "error_kinds": sorted(set(errors)),
+        # CPU over the measured part, in cores (1.0 = one core busy all the time)
+        "cpu_cores": {"load_generator": round(own_cpu / elapsed, 2),
+                      "server": round(server_used / elapsed, 2) if server_used is not None else None}}
+    if server_used is not None and rtts:  # what one reply costs the server, whatever else runs on the box
+        result["server_cpu_ms_per_reply"] = round(server_used * 1000 / len(rtts), 2)
+    if spy is not None and profile is not None:
+        await asyncio.to_thread(spy.wait, 60)
+        if profile.exists():
+            result["profile"] = {"raw": str(profile.relative_to(ROOT)) if profile.is_relative_to(ROOT) else str(profile),
+                                 **pyspy.summarise(profile)}
+    return result
 
 
 def cmd_chat(args: argparse.Namespace) -> dict[str, Any]:
@@ -162,10 +186,21 @@ def cmd_chat(args: argparse.Namespace) -> dict[str, Any]:
     with ExitStack() as stack:
         server = None if args.url else start_sqlite_server(stack, args)
         url = args.url or server.ws_url  # type: ignore[union-attr]
+        pid = args.pid or (server.proc.pid if server and server.proc else None)
+        profile = (RESULTS / f"{args.name or 'chat'}-{time.strftime('%Y%m%d-%H%M%S')}.pyspy.txt") if args.profile else None
         result = {"bench": "chat", "server": args.server or ("1 process, SQLite, in-process broker" if server
-                                                              else f"already running at {url}"), **asyncio.run(
-            run_chat(url, args.customers, args.duration, args.think, args.ramp))}
+                                                              else f"already running at {url}"), **run(
+            run_chat(url, args.customers, args.duration, args.think, args.ramp, pid, profile))}
     return result
+
+
+def run(main: Any) -> Any:
+    """The load generator's own event loop: uvloop when installed (less of the shared CPU for it)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 # ---------------------------------------------------------------------------------------- idle
@@ -304,6 +339,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     chat.add_argument("--ramp", type=float, default=5.0, help="seconds to connect everyone (not measured)")
     chat.add_argument("--url", default=None, help="ws://host:port of a running server")
     chat.add_argument("--server", default=None, help="what that running server is, for the result file")
+    chat.add_argument("--pid", type=int, default=None, help="that server's process id (CPU share, --profile)")
+    chat.add_argument("--profile", action="store_true", help="sample the server with py-spy while measuring "
+                      "(raw stacks next to the result; top functions in it)")
     idle = sub.add_parser("idle", help="idle sessions held by one process, RSS per session")
     idle.add_argument("--sessions", type=int, default=5000)
     idle.add_argument("--hold", type=float, default=5.0)
@@ -312,8 +350,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     notify = sub.add_parser("notify", help="escalation on process A -> agent on process B")
     notify.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args(argv)
+    load_at_start = os.getloadavg()
     result = {"chat": cmd_chat, "idle": cmd_idle, "notify": cmd_notify}[args.command](args)
     result["command"] = "python bench/load.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    result["loadavg_at_start"] = load_at_start
     path = write_result(args.name or args.command, result)
     print(json.dumps(result, indent=2))
     print(f"written to {path}")
