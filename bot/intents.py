@@ -284,11 +284,12 @@ def _for_a_task(words: list[str], i: int) -> bool:
     if i + 2 >= len(words) or words[i + 1] not in _TASK_LINKS:
         return False
     after = words[i + 2: i + 5]
-    return not any(w in _TALK or w in _TALK_AFTER or w in _TARGET_DOES or w in {"can", "kann", "kan", "peut", "puede", "pode", "puo"}
-                   for w in after)
+    modal = {"can", "kann", "kan", "peut", "puede", "pode", "puo"}  # "someone who can help"
+    return not any(w in _TALK or w in _TALK_AFTER or w in _TARGET_DOES or w in modal for w in after)
 
 
 def is_human_request(text: str) -> bool:
+    """Does the customer ask for a person? See the comment above _COMPOUNDS for how it reads."""
     if len(text) > 400:  # a long message is a question, not a request; only a callback or "forward me" counts
         norm = normalise(text[:2000])
         return bool(_CALLBACK_RE.search(norm) or _BOT_PHRASES_RE.search(norm))
@@ -322,7 +323,8 @@ def is_human_request(text: str) -> bool:
             if other in _GIVE and j < i and (task or not any(w in _ME or w in {"over", "through", "door"}
                                                              for w in words[max(0, j - 2):i])):
                 continue  # "get me a real person", "can I get a live agent"; not "krijgen medewerkers korting"
-            if other in _TALK and not (person and other in {"call", "contact"}) and ((j < i and not (support and other in _GIVE)) or (j > i and other in _TALK_AFTER)):
+            talks = other in _TALK and not (person and other in {"call", "contact"})  # "call someone" dials
+            if talks and ((j < i and not (support and other in _GIVE)) or (j > i and other in _TALK_AFTER)):
                 return True  # "speak to someone", "mit einem Mitarbeiter sprechen", "klantenservice bellen"
             if other in _WANT and not support and (j < i or other in {"nodig", "needed"}) and not (
                     j > 0 and words[j - 1] in _NEGATION) and not task and word != "otherperson":
