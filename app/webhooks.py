@@ -292,10 +292,11 @@ class WebhookWorker:
         self._inflight: set[asyncio.Task[None]] = set()
         self._seen: dict[str, set[int]] = {"events": set(), "articles": set()}
         self._stopping = False
+        self._wake = asyncio.Event()  # a send finished or new rows were queued: look for due rows now
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._loop(self.feed_once, "feed")),
-                       asyncio.create_task(self._loop(self.deliver_once, "deliver"))]
+                       asyncio.create_task(self._deliver_loop())]
 
     async def stop(self) -> None:
         self._stopping = True
@@ -317,6 +318,25 @@ class WebhookWorker:
                 busy = False
             if not busy:
                 await asyncio.sleep(self.settings.webhook_poll_seconds)
+
+    async def _deliver_loop(self) -> None:
+        """Claim as long as there are free slots and due rows; otherwise wait for a send to finish,
+        new rows, or the poll interval (a retry falling due)."""
+        while True:
+            self._wake.clear()
+            try:
+                claimed = await self.deliver_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("webhook deliver step failed")
+                claimed = 0
+            if claimed:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
+            except asyncio.TimeoutError:
+                pass
 
     # ------------------------------------------------------------- feeding
     async def feed_once(self) -> bool:
@@ -340,7 +360,8 @@ class WebhookWorker:
                 for kind, source, data, conversation_id, seq in self._items(name, row):
                     queued += [outbox_row(e, kind, source, data, row.created_at, conversation_id, seq)
                                for e in endpoints if _subscribed(e, kind) and _after(e, row.created_at)]
-            await self.store.enqueue(queued)
+            if await self.store.enqueue(queued):
+                self._wake.set()
             seen.update(row.id for row in rows)
             settled = cursor
             horizon = datetime.now(timezone.utc) - timedelta(seconds=SETTLE_SECONDS)
@@ -366,18 +387,20 @@ class WebhookWorker:
         return []
 
     # ------------------------------------------------------------- delivering
-    async def deliver_once(self) -> bool:
+    async def deliver_once(self) -> int:
+        """Claim due rows for the free slots and start sending them; how many were claimed."""
         self._inflight = {t for t in self._inflight if not t.done()}
         free = self.settings.webhook_concurrency - len(self._inflight)
         if free <= 0 or self._stopping:
-            return False
+            return 0
         now = datetime.now(timezone.utc)
         lease = timedelta(seconds=self.settings.webhook_timeout_seconds * 2 + 30)
         claimed = await self.store.claim_due(now, free, lease)
         for delivery, endpoint in claimed:
             task = asyncio.create_task(self._send(delivery, endpoint))
+            task.add_done_callback(lambda _: self._wake.set())
             self._inflight.add(task)
-        return False
+        return len(claimed)
 
     def backoff(self, attempts: int) -> float:
         base = self.settings.webhook_retry_base_seconds * (2 ** min(attempts - 1, 30))
