@@ -147,6 +147,18 @@ def test_take_over_from_the_bot_with_context_shortcuts_and_capacity_at_1024_and_
         desk.locator(f"#mine-list .case-item[data-conv={conversation}]").click()
         desk.click("#resolve-btn")
         desk.locator("#chat-banner", has_text="Resolved").wait_for()
+
+        # History at 1024 px: still one header line; the takeover is listed by its plain reason (app/vocabulary.py).
+        desk.set_viewport_size(NARROW)
+        desk.click("#tab-history")
+        row = desk.locator("#history-rows tr", has_text="Agent took over").first
+        row.wait_for()
+        top = desk.locator(".topbar").bounding_box()
+        assert top is not None and top["height"] <= 56, top
+        assert desk.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+        row.click()
+        desk.locator("#history-detail .transcript").wait_for()
+        shot(desk, "console-desk-06-history-1024")
     finally:
         httpx.patch(f"{base}/api/admin/users/{alex['id']}", json={"capacity": alex["capacity"]}, headers=admin)
         if waiting is not None:

@@ -470,6 +470,11 @@
     $("export-json").href = "/api/console/cases/" + c.id + "/export?format=json";
     $("export-txt").href = "/api/console/cases/" + c.id + "/export?format=txt";
   }
+  // The bot's text is the article's Markdown: agents read it as plain text (still textContent, no HTML).
+  function plainMarkdown(text) {
+    return String(text || "").replace(/^\s{0,3}#{1,6}\s+/gm, "").replace(/(\*\*|__)(.+?)\1/g, "$2")
+      .replace(/`([^`]+)`/g, "$1").replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, "$1 ($2)");
+  }
   function articleTitle(events, d) {  // the title of the article a vote was about, from the answer it voted on
     const answer = (events || []).find((x) => x.seq === d.seq) || (events || []).find((x) => x.article && x.article.id === d.article_id);
     const a = answer && (answer.article || (answer.data || {}).article);
@@ -494,7 +499,7 @@
       : e.sender === "agent" ? (e.agent || {}).name || "Agent" : e.sender === "bot" ? "Bot" + (ACTIONS[e.action] && e.action !== "answer" ? " · " + ACTIONS[e.action] : "") : "Customer";
     return el("li", {class: "msg " + cls, dataset: {seq: e.seq}},
       el("span", {class: "who", text: who + " · " + clock(e.created_at)}),
-      el("div", {class: "bubble", text: e.text}),
+      el("div", {class: "bubble", text: e.sender === "bot" ? plainMarkdown(e.text) : e.text}),
       e.article ? el("span", {class: "cite", text: "Article: " + e.article.title + (e.confidence != null ? " · " + Math.round(e.confidence * 100) + "%" : "")}) : null);
   }
   function appendEvent(e, bulk) {
