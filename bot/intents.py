@@ -90,6 +90,9 @@ _COMPOUNDS = [
     (r"\bagents? (immobiliers?|commerciale?s?|de voyages?|inmobiliarios?|comercial(es)?|di commercio|immobiliari)\b",
      "otheragent"),
     (r"\bcall ?cent(er|re|ers|res)\b", "callcenter"),
+    (r"\b(support|service) ?(team|equipe)\b|\b(equipo|equipe|squadra|equipa|team) (de |di |du |do |da |del |dell )?"
+     r"(soporte|suporte|support|assistenza|atendimento|atencion al cliente|servizio clienti|service client)\b", "supportteam"),
+    (r"\bmi colleghi\b", "mettimi"), (r"\bprendre le relais\b", "takeover"), (r"\btake over\b", "takeover"),
     (r"\b(would|d|i d|should) like\b", "wouldlike"),
     (r"\b(ich|er|sie|man|wir) will\b", "ichwill"),
     (r"\b(do|does|will|would) (i|we) (have|need) to\b|\bshould (i|we)\b|\bmust (i|we)\b|\bmuss ich\b|\bmoet ik\b"
@@ -122,7 +125,7 @@ _PEOPLE = {
     "person", "persons", "someone", "somebody", "anyone", "anybody", "people", "persn", "staff", "team",
     "colleague", "personne", "quelquun", "quelqun", "collegue", "persona", "alguien", "companero", "companera",
     "jemand", "jemanden", "jemandem", "person", "kollege", "kollegin", "kollegen", "pessoa", "alguem", "colega",
-    "qualcuno", "collega", "persoon", "iemand", "collega", "member", "somone", "sombody", "someon", "otherperson",
+    "qualcuno", "collega", "persoon", "iemand", "collega", "member", "somone", "equipe", "equipo", "squadra", "equipa", "sombody", "someon", "otherperson",
     "employee", "employees", "mitarbeitende", "empleado", "employe", "funcionario", "dipendente", "werknemer",
 }
 # Support in general: a target only after a verb of talking or contacting ("contact support").
@@ -143,7 +146,8 @@ _TALK = {
     "weiterverbinden", "erreichen", "erreiche", "kontaktieren", "anrufen", "durchstellen", "sprechen",
     "praten", "spreken", "chatten", "bellen", "doorverbinden", "verbind", "verbinden", "bereiken", "bereik",
     "praat", "spreek", "contacteren", "krijgen", "geef", "geven", "zet", "colocar", "poner", "mettre", "verbinde",
-    "geben", "poe", "por", "find", "finden", "trouver", "trova", "trovare", "trovami", "consigue", "conseguir",
+    "geben", "poe", "por", "find", "holen", "hol", "haal", "venir", "llame", "llamen", "chiami", "chiama", "chama",
+    "chame", "atenderme", "atender", "rispondermi", "atiendame", "atienda", "finden", "trouver", "trova", "trovare", "trovami", "consigue", "conseguir",
     "consegue", "arruma", "arranja", "regelen", "regel", "besorgen", "arrange",
 }
 # Verbs that may follow the target (German and Dutch put them last: "mit einem Mitarbeiter sprechen").
@@ -155,11 +159,14 @@ _TALK_AFTER = {
 # Verbs that hand over something, not only a person ("get me a real person", but "get support", "give it to someone").
 _GIVE = {"get", "give", "put", "hand", "pass", "avoir", "krijgen", "geef", "geven", "find", "finden", "trouver", "trova",
          "trovare", "consigue", "conseguir", "consegue", "arruma", "arranja", "regelen", "regel", "besorgen", "arrange"}
+# Give-verbs that open a question, not an order ("krijgen medewerkers korting?" asks about a discount).
+_NOT_IMPERATIVE = {"krijgen", "geven", "geef", "avoir", "pass", "hand", "put", "regelen", "regel"}
 # Words close to a helper by one letter that are not one.
 _NOT_NEAR = {"advise", "advised", "advises", "humane", "agenda", "operate", "operated", "personal", "humid", "members",
              "mensa", "agents'", "manger", "humour"}
 # Verbs where the target is the subject: "can someone help me", "kann mir jemand helfen".
 _TARGET_DOES = {
+    "takeover", "ubernehmen", "overnemen", "atender", "atenderme", "rispondermi", "rispondere", "responder",
     "help", "assist", "helfen", "anrufen", "aider", "appeler", "ayudar", "ayudarme", "llamar", "llamarme",
     "aiutare", "aiutarmi", "chiamare", "chiamarmi", "ajudar", "ligar", "helpen", "bellen", "contact",
 }
@@ -177,7 +184,9 @@ _BETWEEN = {
     "to", "with", "a", "an", "the", "some", "your", "one", "of", "me", "through", "on", "over", "us", "you", "i",
     "can", "could", "please", "pls", "plz", "real", "live", "actual", "proper", "human", "speak", "talk", "just",
     "from", "in", "touch", "contact", "directly", "right", "now", "again", "actually", "someone", "else",
-    "support", "sales", "this", "conversation", "chat", "d", "por", "telefono", "telephone", "phone",
+    "support", "sales", "this", "conversation", "chat", "d", "por", "dringend", "urgent", "urgente", "urgently",
+    "urgentemente", "snel", "liever", "lieber", "rather", "plutot", "mieux", "sofort", "immediately", "asap", "erbij",
+    "here", "on", "hier", "ici", "aqui", "qui", "hierher", "telefono", "telephone", "phone",
     "telefone", "al", "telefonisch", "am", "door", "naar", "line", "only", "voor", "contato", "contacto", "do", "da", "dos", "das", "might", "may", "would", "will", "peut", "pourrait", "podria", "pourriez", "em",
     "mit", "einem", "einer", "einen", "ein", "eine", "dem", "der", "den", "die", "des", "echten", "echte", "echter",
     "richtigen", "richtige", "realen", "bitte", "kurz", "mich", "mir", "ich", "vom", "von", "zu", "zum", "zur",
@@ -320,8 +329,8 @@ def is_human_request(text: str) -> bool:
                 continue
             if other.startswith(_TALK_PREFIXES) and j < i and not person:
                 return True  # "transfiérame a atención al cliente", "me transfira para o atendimento"
-            if other in _GIVE and j < i and (task or not any(w in _ME or w in {"over", "through", "door"}
-                                                             for w in words[max(0, j - 2):i])):
+            if other in _GIVE and j < i and (task or not (any(w in _ME or w in {"over", "through", "door"}
+                                                              for w in words[max(0, j - 2):i]) or (helper and j <= 1 and other not in _NOT_IMPERATIVE))):
                 continue  # "get me a real person", "can I get a live agent"; not "krijgen medewerkers korting"
             talks = other in _TALK and not (person and other in {"call", "contact"})  # "call someone" dials
             if talks and ((j < i and not (support and other in _GIVE)) or (j > i and other in _TALK_AFTER)):
@@ -378,7 +387,8 @@ _ANCHORS: dict[str, set[str]] = {
     "thanks": {"thanks", "thank", "thx", "ty", "tnx", "thnx", "cheers", "merci", "gracias", "danke", "dankeschon",
                "obrigado", "obrigada", "valeu", "grazie", "bedankt", "dank", "dankjewel", "dankuwel", "appreciate",
                "appreciated", "thankyou", "vielen", "merciii", "graciass", "ringrazio", "brigado", "brigada", "agradezco",
-               "agradeco", "ringraziamo", "bedank", "danku", "thanx", "merci", "mercii"},
+               "agradeco", "ringraziamo", "bedank", "danku", "thanx", "merci", "mercii", "obrigadao", "obrigadinho",
+               "graciasss", "grazieee", "dankjewel", "dankuwel", "danki"},
     "apology": {"sorry", "sry", "soz", "oops", "whoops", "oopsie", "wrong", "nevermind", "nvm", "typo", "pardon",
                 "desole", "desolee", "excusez", "oups", "entschuldigung", "entschuldige", "ups", "falsches", "falscher",
                 "vertippt", "perdon", "siento", "equivocada", "equivocado", "equivoque", "olvidalo", "scusa", "scusate",
@@ -427,7 +437,9 @@ _SMALL_WORDS = {
     "intelligentie", "maschine", "computer", "machine", "echt", "wirklich", "hier", "with", "to", "oh", "ah", "uy",
     "ops", "tomber", "meu", "minha", "mein", "meine", "mon", "mijn", "hey", "aw", "ooh", "bunch", "funny", "vielmals",
     "spater", "tous", "infiniment", "plus", "nuevo", "ehi", "daar", "again", "nochmal", "encore", "novo", "ancora",
-    "opnieuw", "weer", "toi", "dich", "hilarious", "cute", "nossa", "vez", "volta",
+    "opnieuw", "weer", "toi", "dich", "hilarious", "cute", "nossa", "vez", "volta", "crack", "davvero", "hoor",
+    "mesmo", "verdad", "vero", "echter", "echte", "echten", "vrai", "vraiment", "really", "about", "daarvoor", "dafur",
+    "eso", "isso", "ca", "prima", "mais", "dann", "later", "proper", "actual", "legit",
 }
 _LAUGHTER_RE = re.compile(r"^(?:a?(?:ha|he|hi|ho|ja|je|ji|ah|eh|ih|hah|heh)+h?|k{3,}|(?:rs)+|(?:lol)+z?|lo+l|xd+|mdr+|ptdr|jaja\w*)$")
 # "are you a bot?", "am i talking to a robot lol", "bist du ein Bot", "ben je een bot?", "is this automated"
@@ -435,15 +447,18 @@ _BOT_QUESTION_RE = re.compile(
     r"\b(are|r) (you|u) (a |an |really |actually |even |just )*(bot|robot|human|real|ai|a\.i|person|machine|computer|"
     r"chatbot|automated|alive|live|program)\b|\bam i (talking|speaking|chatting|texting) (to|with)\b|\bwho am i (talking|speaking|chatting)"
     r"|\bis (this|it|that) (a |an )?(bot|robot|real|human|person|automated|ai|chatbot|machine|computer|live)\b|\bwho are you\b"
-    r"|\bwhat are you\b|\b(bist du|sind sie|bist du eigentlich) (ein |eine |echt|wirklich )*(bot|roboter|mensch|ki|echt|maschine|computer|chatbot)"
+    r"|\bwhat are you\b|\b(bist du|sind sie|bist du eigentlich) (ein |eine |echt|wirklich |echter |echte |nur )*(bot|roboter|mensch|ki|echt|maschine|computer|chatbot)"
     r"|\b(rede|spreche|schreibe|chatte) ich (mit|hier mit)\b|\bist das (ein |eine )?(bot|roboter|mensch|ki|chatbot)\b"
     r"|\b(es tu|tu es|etes vous|vous etes|t es) (un |une )?(robot|bot|humain|humaine|ia|vrai|vraie|machine)\b|\bje parle (a|avec) (un|une)\b"
     r"|\bc est (un|une) (robot|bot|ia|humain|vraie)\b|\beres (un |una )?(bot|robot|humano|humana|ia|persona|real|maquina)\b"
     r"|\bes usted (un |una )?(bot|robot|humano|humana|persona)\b|\bestoy hablando con\b|\bsei (un |una |un )?(bot|robot|umano|umana|vero|vera|reale|persona|intelligenza)"
     r"|\bsto parlando con\b|\b(voce|vc|tu) (e|eh) (um |uma )?(robo|bot|humano|humana|ia|pessoa|real|maquina)\b|\bestou falando com\b"
-    r"|\b(e|eh) (um|uma) (robo|bot|ia)\b|\b(ben|bent) (je|jij|u) (een |echt )?(bot|robot|mens|ai|computer|echt)\b"
+    r"|\b(e|eh) (um|uma) (robo|bot|ia)\b|\b(ben|bent) (je|jij|u) (een |echt |echte |soms )*(bot|robot|mens|ai|computer|echt)\b"
     r"|\b(praat|spreek|chat) ik (met|hier met)\b|\bis dit (een )?(bot|robot|mens|ai|computer)\b")
 _SMALLTALK_PHRASES = [(re.compile(p), w) for p, w in [
+    (r"^(hey|hi|hallo|hola|holi|hoi|helo|hello|ola|oi)+[yoa]*(tjes)?$", "hello"),
+    (r"\bbis (dann|spater|morgen|bald)\b|\bate (mais|amanha|breve|logo)\b|\btot (later|straks|morgen|zo)\b"
+     r"|\bci vediamo\b|\bnos vemos\b|\ba plus( tard)?\b", "bye"),
     (r"\bsee (you|ya|u)( later| soon| around)?\b|\bhave a (nice|good|great|lovely) (day|evening|weekend|one)\b", "bye"),
     (r"^a (plus|plus tard|\+|toute|bientot|demain)$|\bbonne (journee|soiree|fin de journee)\b|\bbon (week ?end|apres midi)\b", "revoir"),
     (r"\bbuona (giornata|serata)\b|\bbuon (pomeriggio|fine settimana)\b", "arrivederci"),
@@ -514,6 +529,7 @@ def _is_apology(words: list[str]) -> bool:
         r"\b(sorry|sry|soz|oops|whoops|oopsie|nevermind|nvm|typo|pardon|desolee?|excusez|oups|entschuldig\w*|ups|vertippt"
         r"|perdon|perdona|perdone|siento|uy|ops|equivoqu\w*|olvidalo|scus\w*|desculp\w*|excuses|foutje|oeps|disregard)\b"
         r"|\bwrong (window|chat|tab|screen|conversation|person|message)\b|\bmy (bad|mistake)\b|\bnever ?mind\b"
+        r"|^(sorry|desole|perdon|scusa|desculpa|entschuldigung) (about|for|pour|por|per|dafur|daarvoor) ?(that|this|ca|eso|isso|prima)?$"
         r"|\bignore (that|this|it|me)\b|\b(falsch\w*) (fenster|chat)\b|\bvergiss es\b|\bschon gut\b"
         r"|\b(mauvaise|mauvais) (fenetre|chat|onglet)\b|\berreur de ma part\b|\blaisse tomber\b|\bpas grave\b"
         r"|\b(ventana|chat) equivocad[oa]\b|\bda igual\b|\b(finestra|chat) sbagliat[oa]\b|\berrore mio\b|\blascia (stare|perdere)\b"
