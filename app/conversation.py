@@ -17,17 +17,19 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.config import Settings
+from app.hours import hours_from_json
 from app.metrics import Metrics
 from app.packet import build_packet
 from app.realtime.base import Broker
 from app.storage.records import Case, Conversation, Event, Transition, User
 from app.storage.sql import Conflict, NotFound, SqlStore
 from bot import BotConfig, ConversationContext, Decision, respond
-from bot.replies import say
+from bot.replies import say, when_back
 from handoff.audience import customer_may_see
 from handoff.queue import estimated_wait_seconds
 from handoff.state import Action, Owner
@@ -330,8 +332,38 @@ class Desk:
     def _count(self, decision: Decision, ms: float) -> None:
         self.metrics.decision(decision.action, ms / 1000)
 
-    async def _escalate(self, conv: Conversation, reason: str, decision: Decision | None = None) -> Transition:
+    async def availability(self, conv: Conversation) -> dict[str, Any]:
+        """Whether someone can answer now: agents online and, when the conversation's site has
+        business hours, inside them. `back_at` is the next opening when closed (None when unknown:
+        no hours ahead, or closed only for want of agents)."""
         online = len(await self.store.online_agents())
+        site = await self.store.get_site(conv.site_key) if conv.site_key else None
+        hours = hours_from_json(site.business_hours) if site else None
+        now = datetime.now(timezone.utc)
+        closed = hours is not None and not hours.is_open(now)
+        back_at = hours.next_open(now) if closed and hours is not None else None
+        why = "closed" if closed else ("no_agents" if online == 0 else None)
+        return {"agents_online": online, "availability": "offline" if why else "online", "offline_reason": why,
+                "back_at": back_at.isoformat() if back_at else None,
+                "_back": back_at, "_zone": hours.time_zone if hours else None}
+
+    def _offline_text(self, conv: Conversation, status: dict[str, Any]) -> str:
+        """"We're back Monday at 09:00 (your time)" in the customer's zone when the widget told us
+        it (context frame), else in the site's, named."""
+        back: datetime | None = status["_back"]
+        if status["offline_reason"] != "closed" or back is None:
+            return say("queued_offline", conv.lang)
+        zone_name = (conv.contact.get("context") or {}).get("time_zone")
+        try:
+            zone, yours = (ZoneInfo(zone_name), True) if zone_name else (ZoneInfo(status["_zone"]), False)
+        except (ValueError, KeyError):
+            zone, yours = ZoneInfo(status["_zone"]), False
+        now = datetime.now(timezone.utc).astimezone(zone)
+        return say("queued_closed", conv.lang, when=when_back(conv.lang, back.astimezone(zone), now, yours))
+
+    async def _escalate(self, conv: Conversation, reason: str, decision: Decision | None = None) -> Transition:
+        status = await self.availability(conv)
+        online = status["agents_online"]
         events = await self.store.events_after(conv.id, 0)
         packet = build_packet(events, conv.bot_state, reason, triggered_by_message=decision is not None,
                               confidence=decision.confidence if decision else None,
@@ -339,9 +371,10 @@ class Desk:
 
         def render(position: int) -> tuple[str, dict[str, Any]]:
             wait = estimated_wait_seconds(position, online, self.settings.estimated_handle_seconds)
-            if online == 0:
-                return say("queued_offline", conv.lang), {
-                    "position": position, "availability": "offline", "agents_online": 0,
+            if status["availability"] == "offline":  # no ETA when no one can answer
+                return self._offline_text(conv, status), {
+                    "position": position, "availability": "offline", "agents_online": online,
+                    "offline_reason": status["offline_reason"], "back_at": status["back_at"],
                     "estimated_wait_seconds": None}
             return say("queued", conv.lang, position=position), {
                 "position": position, "availability": "online", "agents_online": online,
@@ -434,10 +467,13 @@ class Desk:
         if conversation.status != Owner.QUEUED.value or not conversation.current_case_id:
             return None
         position = await self.store.queue_position(conversation.current_case_id)
-        online = len(await self.store.online_agents())
+        status = await self.availability(conversation)
+        online, offline = status["agents_online"], status["availability"] == "offline"
         return {"type": "queue", "position": position, "agents_online": online,
-                "availability": "online" if online else "offline",
-                "estimated_wait_seconds": estimated_wait_seconds(position or 0, online, self.settings.estimated_handle_seconds)}
+                "availability": status["availability"], "offline_reason": status["offline_reason"],
+                "back_at": status["back_at"],
+                "estimated_wait_seconds": None if offline else
+                estimated_wait_seconds(position or 0, online, self.settings.estimated_handle_seconds)}
 
     # ----------------------------------------------------------------- agent side
     async def _case_action(self, case_id: int, action: Action, agent: User, text_key: str, data: dict[str, Any],

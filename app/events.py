@@ -89,6 +89,11 @@ class Identify(_Frame):
     user_hash: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 
+class HistoryOpen(_Frame):  # a verified customer opens one of their earlier conversations
+    type: Literal["history_open"]
+    conversation_id: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^c_[0-9a-f]{1,60}$")]
+
+
 class FollowupAnswer(_Frame):  # "Did that solve it?" (app/followup.py)
     type: Literal["followup_answer"]
     followup_id: int = Field(ge=1)
@@ -97,6 +102,7 @@ class FollowupAnswer(_Frame):  # "Did that solve it?" (app/followup.py)
 
 CustomerFrame = Annotated[
     Union[CustomerMessage, RequestHuman, Feedback, Resume, Typing, Ping, Rating, Contact, Identify, FollowupAnswer,
+          HistoryOpen,
           Context],
     Field(discriminator="type"),
 ]
@@ -177,11 +183,12 @@ AgentFrame = Annotated[
 _customer_adapter: TypeAdapter[Any] = TypeAdapter(CustomerFrame)
 _agent_adapter: TypeAdapter[Any] = TypeAdapter(AgentFrame)
 CUSTOMER_TYPES = ("message", "request_human", "feedback", "resume", "typing", "ping", "rating", "contact", "identify",
-                  "followup_answer", "context")
+                  "followup_answer", "context", "history_open")
 AGENT_TYPES = ("claim", "open", "message", "note", "resolve", "hand_back", "transfer", "typing", "presence", "ping",
                "join")
 SERVER_TYPES = ("session", "message", "handoff", "queue", "typing", "error", "pong", "feedback", "hello",
-                "case", "event", "transcript", "ack", "rating", "contact", "followup", "followup_answer")
+                "case", "event", "transcript", "ack", "rating", "contact", "followup", "followup_answer",
+                "history", "history_transcript")
 
 
 class FrameError(Exception):

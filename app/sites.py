@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.hours import HoursError, parse_hours
 from app.storage.records import Site
 from app.storage.sites import Audit
 
@@ -103,7 +104,7 @@ def script_tag(base_url: str, site: Site) -> str:
 
 async def create_site(store: Any, who: Audit, *, name: str, allowed_origins: list[str], key: str | None = None,
                       identity_required: bool = False, language: str = "en",
-                      demo_mode: bool = False) -> tuple[Site, str]:
+                      business_hours: dict[str, Any] | None = None, demo_mode: bool = False) -> tuple[Site, str]:
     """Create a site with a new identity secret; returns it and the secret (shown this once)."""
     origins = normalize_origins(allowed_origins, demo_mode)
     if not origins:
@@ -113,18 +114,31 @@ async def create_site(store: Any, who: Audit, *, name: str, allowed_origins: lis
     key = key or new_key()
     if not re.match(KEY_PATTERN, key):
         raise SiteError("a widget key is 3-64 letters, digits, - or _")
+    hours = checked_hours(business_hours)
     secret = new_secret()
     site = await store.create_site(key, dict(name=name, allowed_origins=origins, identity_secret=secret,
-                                             enforce_identity=identity_required, language=language, enabled=True),
+                                             enforce_identity=identity_required, language=language, enabled=True,
+                                             business_hours=hours),
                                    who, {"name": name, "allowed_origins": origins,
-                                         "identity_required": identity_required, "language": language})
+                                         "identity_required": identity_required, "language": language,
+                                         "business_hours": hours})
     if site is None:
         raise SiteError(f"the widget key {key!r} is taken")
     return site, secret
 
 
+def checked_hours(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Business hours as typed, validated (app/hours.py) and in their normal JSON form."""
+    try:
+        hours = parse_hours(raw)
+    except HoursError as exc:
+        raise SiteError(f"business hours: {exc}") from None
+    return hours.to_json() if hours is not None else None
+
+
 async def update_site(store: Any, who: Audit, key: str, changes: dict[str, Any], demo_mode: bool = False) -> Site:
-    """Apply `changes` (name, allowed_origins, identity_required, language, enabled); audited as what changed."""
+    """Apply `changes` (name, allowed_origins, identity_required, language, enabled, business_hours: a
+    dict sets them, `{}` clears them: always open); audited as what changed."""
     current = await store.get_site(key)
     if current is None:
         raise LookupError(key)
@@ -141,12 +155,15 @@ async def update_site(store: Any, who: Audit, key: str, changes: dict[str, Any],
         if changes["language"] not in LANGUAGES:
             raise SiteError(f"language must be one of {', '.join(LANGUAGES)}")
         fields["language"] = changes["language"]
+    if changes.get("business_hours") is not None:
+        fields["business_hours"] = checked_hours(changes["business_hours"] or None)
     if changes.get("enabled") is not None:
         fields["enabled"] = bool(changes["enabled"])
         if fields["enabled"] and ANY_ORIGIN in fields.get("allowed_origins", current.allowed_origins) and not demo_mode:
             raise SiteError("this site allows every origin (`*`); set its allowed origins before enabling it")
     before = {"name": current.name, "allowed_origins": current.allowed_origins,
-              "enforce_identity": current.enforce_identity, "language": current.language, "enabled": current.enabled}
+              "enforce_identity": current.enforce_identity, "language": current.language, "enabled": current.enabled,
+              "business_hours": current.business_hours}
     diff = {k: {"from": before[k], "to": v} for k, v in fields.items() if before[k] != v}
     action = "site.updated"
     if set(diff) == {"enabled"}:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 LANGUAGES = ("en", "fr", "es", "de", "pt", "it", "nl")
 
 _TEXT: dict[str, dict[str, str]] = {
@@ -76,6 +78,24 @@ _TEXT: dict[str, dict[str, str]] = {
         "pt": "Ninguém está disponível agora. Deixe seu e-mail e responderemos assim que voltarmos.",
         "it": "Al momento nessuno è disponibile. Lascia la tua email e ti risponderemo appena possibile.",
         "nl": "Er is op dit moment niemand van ons team beschikbaar. Laat uw e-mailadres achter, dan reageren we zodra we er weer zijn; uw vraag is bewaard.",
+    },
+    "queued_closed": {
+        "en": "We're closed right now; we're back {when}. Leave your email and we'll reply then; your question is saved. Meanwhile I can still answer questions here.",
+        "fr": "Nous sommes fermés pour le moment ; nous revenons {when}. Laissez votre e-mail et nous vous répondrons ; votre question est enregistrée. En attendant, je peux toujours répondre à vos questions ici.",
+        "es": "Ahora mismo estamos cerrados; volvemos {when}. Deje su correo y le responderemos entonces; su pregunta queda guardada. Mientras tanto, puedo seguir respondiendo aquí.",
+        "de": "Wir sind gerade nicht erreichbar und ab {when} wieder da. Hinterlassen Sie Ihre E-Mail, dann antworten wir Ihnen; Ihre Frage ist gespeichert. Bis dahin beantworte ich hier gern weitere Fragen.",
+        "pt": "Estamos fechados agora; voltamos {when}. Deixe seu e-mail e responderemos; sua pergunta está salva. Enquanto isso, ainda posso responder por aqui.",
+        "it": "Al momento siamo chiusi; torniamo {when}. Lascia la tua email e ti risponderemo; la tua domanda è salvata. Nel frattempo posso ancora rispondere qui.",
+        "nl": "We zijn nu gesloten; we zijn er weer {when}. Laat uw e-mailadres achter, dan antwoorden we; uw vraag is bewaard. Intussen kan ik hier nog vragen beantwoorden.",
+    },
+    "welcome_back": {
+        "en": "Welcome back, {name}!",
+        "fr": "Bon retour, {name} !",
+        "es": "¡Bienvenido de nuevo, {name}!",
+        "de": "Willkommen zurück, {name}!",
+        "pt": "Bem-vindo de volta, {name}!",
+        "it": "Bentornato, {name}!",
+        "nl": "Welkom terug, {name}!",
     },
     "assigned": {
         "en": "{agent} has joined the chat.",
@@ -187,6 +207,44 @@ def say(key: str, lang: str = "en", **values: object) -> str:
     table = _TEXT[key]
     template = table.get(lang) or table["en"]
     return template.format(**values)
+
+
+_WEEKDAYS = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
+    "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
+    "pt": ("segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo"),
+    "it": ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"),
+    "nl": ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
+}
+# (today, tomorrow, a weekday or a date, "your time"), each with {time}
+_WHEN = {
+    "en": ("today at {time}", "tomorrow at {time}", "{day} at {time}", "your time"),
+    "fr": ("aujourd'hui à {time}", "demain à {time}", "{day} à {time}", "votre heure"),
+    "es": ("hoy a las {time}", "mañana a las {time}", "el {day} a las {time}", "su hora"),
+    "de": ("heute um {time}", "morgen um {time}", "{day} um {time}", "Ihre Zeit"),
+    "pt": ("hoje às {time}", "amanhã às {time}", "{day} às {time}", "seu horário"),
+    "it": ("oggi alle {time}", "domani alle {time}", "{day} alle {time}", "la tua ora"),
+    "nl": ("vandaag om {time}", "morgen om {time}", "{day} om {time}", "uw tijd"),
+}
+
+
+def when_back(lang: str, back: datetime, now: datetime, customer_zone: bool) -> str:
+    """"Monday at 09:00 (your time)": `back` and `now` already in the zone to say it in, the
+    customer's own when `customer_zone` (else the zone's name is given)."""
+    today, tomorrow, other, yours = _WHEN.get(lang) or _WHEN["en"]
+    days = (back.date() - now.date()).days
+    clock = f"{back:%H:%M}"
+    if days <= 0:
+        phrase = today.format(time=clock)
+    elif days == 1:
+        phrase = tomorrow.format(time=clock)
+    else:
+        day = (_WEEKDAYS.get(lang) or _WEEKDAYS["en"])[back.weekday()] if days < 7 else back.date().isoformat()
+        phrase = other.format(day=day, time=clock)
+    zone = yours if customer_zone else str(back.tzinfo)
+    return f"{phrase} ({zone})"
 
 
 def texts(key: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app import events as ev
 from app.auth import sessions_channel, user_for_token
-from app.conversation import AGENTS_CHANNEL, DeskError, case_summary, conversation_channel, event_from_wire
+from app.conversation import AGENTS_CHANNEL, QUEUE_CHANNEL, DeskError, case_summary, conversation_channel, event_from_wire
 from app.deps import Services, send_text, websocket_token
 from app.ratelimit import FrameBudget, spend_frame
 from app.schemas import UserPublic
@@ -196,6 +196,7 @@ class AgentSession:
             self.presence = frame.status
             await self.services.store.set_presence(self.user.id, frame.status)
             await self.services.broker.publish(AGENTS_CHANNEL, {"type": "queue_changed"})
+            await self.services.broker.publish(QUEUE_CHANNEL, {"type": "queue_changed"})  # waiting customers: availability
             return {"presence": frame.status}
         if isinstance(frame, ev.AgentPing):
             await self.send({"type": "pong"})
@@ -255,6 +256,7 @@ async def agent_socket(ws: WebSocket) -> None:
     try:
         await services.store.set_presence(user.id, "online")
         await services.broker.publish(AGENTS_CHANNEL, {"type": "queue_changed"})
+        await services.broker.publish(QUEUE_CHANNEL, {"type": "queue_changed"})  # waiting customers: availability
         await session.send_queue()
         await session.reader()
     except WebSocketDisconnect:
@@ -271,5 +273,6 @@ async def agent_socket(ws: WebSocket) -> None:
         try:
             await services.store.set_presence(user.id, "offline")
             await services.broker.publish(AGENTS_CHANNEL, {"type": "queue_changed"})
+            await services.broker.publish(QUEUE_CHANNEL, {"type": "queue_changed"})  # waiting customers: availability
         except Exception:
             log.exception("could not record the agent going offline")

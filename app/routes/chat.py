@@ -21,6 +21,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from app import events as ev
 from app.conversation import QUEUE_CHANNEL, DeskError, conversation_channel, event_from_wire, transcript_entry
 from app.customer_context import customer_context
+from app.hours import hours_from_json
 from app.deps import DeskDep, Services, send_text
 from app.logging import bind_conversation
 from app.mail import MailError, compose, send as send_mail
@@ -136,6 +137,25 @@ class CustomerSession:
             self.last_queue = frame
             await self.send(frame)
 
+    async def watch_hours(self) -> None:
+        """Keep a waiting customer's `queue` frame true as time passes: at the site's next opening
+        or closing (business hours), and every minute for presence gone stale (an agent's process
+        killed); presence changes themselves arrive as `queue_changed`."""
+        try:
+            while True:
+                wait = 60.0
+                if self.status == "queued":
+                    site = await self.services.store.get_site(self.conv.site_key) if self.conv.site_key else None
+                    hours = hours_from_json(site.business_hours) if site else None
+                    change = hours.next_change(datetime.now(timezone.utc)) if hours else None
+                    if change is not None:
+                        wait = min(wait, max(0.2, (change - datetime.now(timezone.utc)).total_seconds() + 0.2))
+                await asyncio.sleep(wait)
+                if self.status == "queued":
+                    await self.push_queue_status()
+        except WebSocketDisconnect:
+            return
+
     async def writer(self) -> None:
         try:
             await self._write()
@@ -205,6 +225,8 @@ class CustomerSession:
                 context = customer_context(frame.page_url, frame.page_title, frame.time_zone, frame.language,
                                            self.ws.headers.get("user-agent", ""))
                 await self.services.store.update_conversation(conv.id, contact=dict(conv.contact, context=context))
+        elif isinstance(frame, ev.HistoryOpen):
+            await self.open_history(frame.conversation_id)
         elif isinstance(frame, ev.FollowupAnswer):
             from app.followup import FollowupError, answer
 
@@ -231,7 +253,35 @@ class CustomerSession:
             raise ev.FrameError("identity_rejected", "the identity hash is missing or wrong")
         verified = bool(signed) and all(k in signed for k, v in shown.items() if v)  # everything shown was signed
         await self.desk.identify(self.conv.id, {**shown, "verified": verified, "verified_fields": signed})
-        await self.send({"type": "identify", "verified": verified})
+        reply: dict[str, Any] = {"type": "identify", "verified": verified}
+        if "name" in signed:
+            reply["name"] = frame.name  # the widget greets a verified customer by name
+        await self.send(reply)
+        if "user_id" in signed and site is not None:  # only a signed user id sees its earlier conversations
+            past = await self.services.store.past_conversations(site.key, frame.user_id, exclude=self.conv.id)
+            await self.send({"type": "history", "conversations": [
+                {"conversation_id": p.conversation_id, "created_at": p.created_at.isoformat(), "status": p.status,
+                 "first_message": p.first_message} for p in past]})
+
+    async def open_history(self, conversation_id: str) -> None:
+        """The transcript of one earlier conversation, read-only: only for this conversation's
+        verified user id, and only a conversation of the same site whose user id was verified too."""
+        conv = await self.services.store.get_conversation(self.conv.id)
+        contact = conv.contact if conv is not None else {}
+        user_id = contact.get("user_id")
+        if not user_id or "user_id" not in (contact.get("verified_fields") or []) or not self.conv.site_key:
+            raise ev.FrameError("not_found", "no such earlier conversation")
+        past = await self.services.store.past_conversations(self.conv.site_key, str(user_id), exclude=self.conv.id,
+                                                            limit=50)
+        match = next((p for p in past if p.conversation_id == conversation_id), None)
+        if match is None:
+            raise ev.FrameError("not_found", "no such earlier conversation")
+        events = await self.desk.transcript(conversation_id)  # public events only
+        await self.send({"type": "history_transcript", "conversation_id": conversation_id,
+                         "created_at": match.created_at.isoformat(), "messages": [
+                             {"seq": e.seq, "sender": e.sender, "text": e.text, "created_at": e.created_at.isoformat(),
+                              "agent": {"name": (e.data.get("agent") or {}).get("name")} if e.sender == "agent" else None}
+                             for e in events if e.kind == "message"][-200:]})
 
     async def reader(self) -> None:
         limit = self.services.settings.max_frame_bytes
@@ -309,13 +359,15 @@ async def chat_socket(ws: WebSocket) -> None:
         session = CustomerSession(ws, services, conv, token)
         await session.sub.add(conversation_channel(conv.id), QUEUE_CHANNEL)
         writer: asyncio.Task[None] | None = None
+        watcher: asyncio.Task[None] | None = None
         try:
             # `session` is always the first frame: live events wait in the subscription until the
             # writer starts, after the replay.
             await session.send({"type": "session", "conversation_id": conv.id, "token": token, "resumed": resumed,
                                 "last_seq": conv.last_seq, "status": conv.status,
                                 "last_public_seq": await services.store.last_public_seq(conv.id),
-                                "email_transcript": bool(services.settings.smtp_url)})
+                                "email_transcript": bool(services.settings.smtp_url),
+                                **await _hours_field(services, conv)})
             last_seq = params.get("last_seq")
             after = int(last_seq) if last_seq is not None and last_seq.isdigit() and len(last_seq) <= 10 else None
             if last_seq is not None and (after is None or after > INT_MAX):
@@ -329,6 +381,7 @@ async def chat_socket(ws: WebSocket) -> None:
             else:
                 session.last_seq = conv.last_seq if resumed else 0
             writer = asyncio.create_task(session.writer())
+            watcher = asyncio.create_task(session.watch_hours())
             if conv.status == "queued":
                 await session.push_queue_status()
             await session.reader()
@@ -337,6 +390,8 @@ async def chat_socket(ws: WebSocket) -> None:
             log.info("customer socket closed")
             if writer is not None:
                 writer.cancel()
+            if watcher is not None:
+                watcher.cancel()
             await session.sub.close()
     except WebSocketDisconnect:
         pass
@@ -344,6 +399,19 @@ async def chat_socket(ws: WebSocket) -> None:
         log.exception("customer socket failed")
         if ws.application_state == WebSocketState.CONNECTED:
             await ws.close(INTERNAL, "internal error")
+
+
+async def _hours_field(services: Services, conv: Conversation) -> dict[str, Any]:
+    """`hours` for the session frame when the site has business hours: open now, and when it
+    next opens (so the widget says "We're back Monday at 09:00" before anyone asks)."""
+    site = await services.store.get_site(conv.site_key) if conv.site_key else None
+    hours = hours_from_json(site.business_hours) if site else None
+    if hours is None:
+        return {}
+    now = datetime.now(timezone.utc)
+    back = None if hours.is_open(now) else hours.next_open(now)
+    return {"hours": {"open": hours.is_open(now), "back_at": back.isoformat() if back else None,
+                      "time_zone": hours.time_zone}}
 
 
 def transcript_text(conversation_id: str, events: list[Event]) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app import sites
 from app.auth import user_for_token
+from app.hours import hours_from_json
 from app.deps import CurrentAdmin, SettingsDep, StoreDep, bearer_token
 from app.storage.records import AuditEntry, Site, User
 from app.storage.sites import Audit
@@ -25,7 +26,20 @@ _PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'sel
                  "form-action 'self'", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
                  "Cache-Control": "no-store"}
 
-Language = Literal["en", "fr", "es", "de", "pt", "it"]
+Language = Literal["en", "fr", "es", "de", "pt", "it", "nl"]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+HHMM = Annotated[str, Field(pattern=r"^\d\d:\d\d$")]
+
+
+class BusinessHoursIn(BaseModel):
+    """Weekly hours in the site's time zone (app/hours.py): ranges HH:MM-HH:MM (an end before the
+    start runs past midnight), no overlaps; holidays are local dates without opening."""
+    model_config = ConfigDict(extra="forbid")
+    time_zone: str = Field(min_length=1, max_length=64, examples=["Europe/Berlin"])
+    weekly: dict[Day, Annotated[list[tuple[HHMM, HHMM]], Field(max_length=6)]] = Field(default_factory=dict,
+                                                      examples=[{"mon": [["09:00", "17:00"]]}])
+    holidays: list[Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]] = Field(default_factory=list,
+                                                                                  max_length=366)
 NAME = dict(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
 ORIGINS = dict(max_length=50, description="Exact origins (https://shop.example.com, http://host:8080) or "
                "subdomain patterns (https://*.example.com).")
@@ -38,6 +52,7 @@ class SiteCreate(BaseModel):
     key: str | None = Field(default=None, pattern=sites.KEY_PATTERN, description="The widget key; default generated.")
     identity_required: bool = False
     language: Language = "en"
+    business_hours: BusinessHoursIn | None = Field(default=None, description="None: always open.")
 
 
 class SiteUpdate(BaseModel):
@@ -47,6 +62,8 @@ class SiteUpdate(BaseModel):
     identity_required: bool | None = None
     language: Language | None = None
     enabled: bool | None = None
+    business_hours: BusinessHoursIn | None = Field(default=None, description="Set the hours; `null` clears "
+                                                   "them (always open); absent leaves them.")
 
 
 class SitePublic(BaseModel):
@@ -61,12 +78,19 @@ class SitePublic(BaseModel):
     created_at: datetime | None
     updated_at: datetime | None
     script_tag: str
+    business_hours: dict[str, Any] | None = None
+    open_now: bool = True
+    next_change: datetime | None = Field(default=None, description="When the site next opens or closes.")
 
     @classmethod
     def of(cls, site: Site, base_url: str) -> "SitePublic":
         now = datetime.now(site.previous_secret_expires_at.tzinfo) if site.previous_secret_expires_at else None
         grace = site.previous_secret_expires_at if now and site.previous_secret_expires_at > now else None  # type: ignore[operator]
-        return cls(key=site.key, name=site.name, allowed_origins=site.allowed_origins,
+        hours = hours_from_json(site.business_hours)
+        at = datetime.now(timezone.utc)
+        return cls(business_hours=hours.to_json() if hours else None, open_now=hours is None or hours.is_open(at),
+                   next_change=hours.next_change(at) if hours else None,
+                   key=site.key, name=site.name, allowed_origins=site.allowed_origins,
                    identity_required=site.enforce_identity, language=site.language, enabled=site.enabled,
                    has_identity_secret=bool(site.identity_secret), previous_secret_valid_until=grace,
                    created_at=site.created_at, updated_at=site.updated_at,
@@ -119,6 +143,8 @@ async def create_site(body: SiteCreate, request: Request, admin: CurrentAdmin, s
         site, secret = await sites.create_site(store, _who(admin), name=body.name.strip(), key=body.key,
                                                allowed_origins=body.allowed_origins, language=body.language,
                                                identity_required=body.identity_required,
+                                               business_hours=body.business_hours.model_dump()
+                                               if body.business_hours else None,
                                                demo_mode=settings.demo_mode)
     except sites.SiteError as exc:
         raise _refused(exc) from None
@@ -138,6 +164,8 @@ async def get_site(key: str, request: Request, admin: CurrentAdmin, store: Store
 async def update_site(key: str, body: SiteUpdate, request: Request, admin: CurrentAdmin, store: StoreDep,
                       settings: SettingsDep) -> SitePublic:
     changes = body.model_dump(exclude_none=True)
+    if "business_hours" in body.model_fields_set and body.business_hours is None:
+        changes["business_hours"] = {}  # an explicit null clears the hours
     if "name" in changes:
         changes["name"] = changes["name"].strip()
     try:

@@ -115,6 +115,7 @@ class Site:
     previous_secret_expires_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    business_hours: dict[str, Any] | None = None  # app/hours.py's JSON form; None: always open
 
     def identity_secrets(self, now: datetime) -> list[str]:
         """The secrets an identity hash may be signed with now: the current one, and the previous one

@@ -16,7 +16,7 @@ from app.storage import tables as t
 from app.storage.records import AuditEntry, Site
 
 SITE_FIELDS = {"name", "allowed_origins", "identity_secret", "enforce_identity", "enabled", "language",
-               "previous_identity_secret", "previous_secret_expires_at"}
+               "previous_identity_secret", "previous_secret_expires_at", "business_hours"}
 
 
 def _tz(value: datetime | None) -> datetime | None:
@@ -28,7 +28,7 @@ def _tz(value: datetime | None) -> datetime | None:
 def _site(row: Any) -> Site:
     return Site(row.key, row.name, list(row.allowed_origins), row.identity_secret, bool(row.enforce_identity),
                 bool(row.enabled), row.language, row.previous_identity_secret, _tz(row.previous_secret_expires_at),
-                _tz(row.created_at), _tz(row.updated_at))
+                _tz(row.created_at), _tz(row.updated_at), row.business_hours)
 
 
 class Audit:

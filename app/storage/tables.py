@@ -174,6 +174,7 @@ sites = sa.Table(
     sa.Column("previous_identity_secret", sa.String(128)),
     sa.Column("previous_secret_expires_at", TS),
     sa.Column("updated_at", TS),
+    sa.Column("business_hours", sa.JSON),  # app/hours.py's JSON form; NULL: always open
 )
 
 audit_log = sa.Table(  # admin actions: who did what, when (sites today)
