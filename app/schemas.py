@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Path
+from fastapi import HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.storage.records import Article, Case, Event, User
+from app.storage.records import Article, ArticleVersion, Case, Event, User
 from app.storage.tables import INT_MAX
 from app.validation import Line
+from knowledge_base.models import ArticleDraft
 
 # An id in a URL path. Larger numbers cannot name a row, and PostgreSQL refuses them as `integer`
 # (a 500 if they reach the driver), so they get a 422 here.
@@ -127,3 +128,18 @@ class ArticleOut(BaseModel):
     def of(cls, a: Article) -> "ArticleOut":
         return cls(id=a.id, title=a.title, category=a.category, body=a.body, questions=a.questions, tags=a.tags,
                    status=a.status, version=a.version, updated_at=a.updated_at, updated_by=a.updated_by)
+
+
+def draft_of(a: Article | ArticleVersion, article_id: str, **changes: Any) -> ArticleDraft:
+    """An article (or one of its versions) as a draft, with `changes` applied; 422 if the result is invalid."""
+    values = dict(id=article_id, title=a.title, body=a.body, category=a.category, questions=tuple(a.questions),
+                  tags=tuple(a.tags), status=a.status)
+    values.update({k: v for k, v in changes.items() if v is not None})
+    values["questions"] = tuple(q.strip() for q in values["questions"] if str(q).strip())
+    values["tags"] = tuple(dict.fromkeys(t.strip() for t in values["tags"] if str(t).strip()))
+    if values.get("category") is not None:
+        values["category"] = str(values["category"]).strip() or None
+    try:
+        return ArticleDraft(**values)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None

@@ -88,7 +88,7 @@ class LiveServer:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90) -> "LiveServer":
+    def start(self, timeout: float = 240) -> "LiveServer":  # generous: a loaded 2-core box starts slowly
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
                                      env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

@@ -22,10 +22,10 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app import analytics as learn
+from app import web
 from app.conversation import DeskError
 from app.deps import CurrentAgent, CurrentEditor, DeskDep, KnowledgeDep, StoreDep
-from app.routes.editor import ArticleOut, _draft_of, page
-from app.schemas import RowId
+from app.schemas import ArticleOut, RowId, draft_of
 from app.storage.editor import Activity
 from app.storage.quality import UNHAPPY_KINDS, DuplicateDecision, question_key
 from app.storage.records import Event
@@ -267,7 +267,7 @@ async def add_gap_questions(body: GapQuestionsIn, user: CurrentEditor, store: St
     if article is None:
         raise HTTPException(404, f"article {body.article_id} not found")
     questions = list(dict.fromkeys([*article.questions, *(q.strip() for q in body.questions if q.strip())]))
-    saved, _ = await knowledge.save_draft(_draft_of(article, article.id, questions=questions), user.id)
+    saved, _ = await knowledge.save_draft(draft_of(article, article.id, questions=questions), user.id)
     return ArticleOut.of(saved)
 
 
@@ -483,12 +483,12 @@ async def get_analytics_csv(user: CurrentEditor, store: StoreDep, since: date | 
 
 @router.get("/editor/gaps", include_in_schema=False)
 async def gaps_page() -> HTMLResponse:
-    return page("gaps.html")
+    return web.page("editor", "gaps.html")
 
 
 @router.get("/editor/analytics", include_in_schema=False)
 async def analytics_page() -> HTMLResponse:
-    return page("analytics.html")
+    return web.page("editor", "analytics.html")
 
 
 # ============================================================================= learning from the desk
@@ -561,7 +561,7 @@ async def accept_suggestion(body: SuggestionIn, user: CurrentEditor, store: Stor
     if question_key(question) in {question_key(q) for q in article.questions}:
         return ArticleOut.of(article)
     saved, _ = await knowledge.save_draft(
-        _draft_of(article, article.id, questions=[*article.questions, question]), user.id)
+        draft_of(article, article.id, questions=[*article.questions, question]), user.id)
     return ArticleOut.of(saved)
 
 
@@ -713,4 +713,4 @@ async def follow_up(case_id: RowId, body: FollowUpIn, user: CurrentAgent, store:
 
 @router.get("/editor/unhappy", include_in_schema=False)
 async def unhappy_page() -> HTMLResponse:
-    return page("unhappy.html")
+    return web.page("editor", "unhappy.html")

@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.conversation import answer_markup
 from app.deps import CurrentEditor, DeskDep, KnowledgeDep, StoreDep
 from app.knowledge import KnowledgeRuntime
+from app.schemas import CandidateOut, PreviewIn, PreviewOut
 from app.storage.desk_settings import THRESHOLDS_KEY, get_setting
 from app.storage.sites import Audit
-from app.schemas import CandidateOut, PreviewIn, PreviewOut
 from bot import ConversationContext, respond
 
 router = APIRouter(tags=["bot"])
@@ -106,6 +106,6 @@ async def clear_override(user: CurrentEditor, desk: DeskDep, knowledge: Knowledg
 
 @router.get("/editor/calibration", include_in_schema=False)
 async def calibration_page() -> HTMLResponse:
-    from app.routes.editor import page  # the editor pages' CSP and headers
+    from app import web  # the staff pages' one static mechanism
 
-    return page("calibration.html")
+    return web.page("editor", "calibration.html")

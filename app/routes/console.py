@@ -9,36 +9,31 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from app import web
 from app.auth import user_for_token
 from app.conversation import case_summary, transcript_entry
 from app.deps import CurrentAdmin, CurrentAgent, KnowledgeDep, StoreDep, bearer_token
+from app.events import ConversationId
 from app.schemas import RowId
 from app.storage.console import DuplicateShortcut
-from app.events import ConversationId
 from app.storage.records import Event
 from app.storage.tables import INT_MAX
 from app.validation import Line, Text
 from app.vocabulary import FILTER_REASONS
 
 router = APIRouter(tags=["console"])
-UI_DIR = Path(__file__).resolve().parents[1] / "ui" / "console"
 ASSETS = {"console.css", "console.js", "login.js"}
 REASONS = FILTER_REASONS  # app/vocabulary.py: the one list
-_PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-             "connect-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-_PAGE_HEADERS = {"Content-Security-Policy": _PAGE_CSP, "X-Content-Type-Options": "nosniff",
-                 "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 
 
 def _page(name: str, status_code: int = 200) -> HTMLResponse:
-    return HTMLResponse((UI_DIR / name).read_text(encoding="utf-8"), status_code=status_code, headers=_PAGE_HEADERS)
+    return web.page("console", name, status_code)
 
 
 # ----------------------------------------------------------------------------- pages
@@ -61,10 +56,10 @@ async def console_page(request: Request, store: StoreDep) -> Response:
 
 
 @router.get("/console/assets/{name}", include_in_schema=False)
-async def console_asset(name: str) -> FileResponse:
+async def console_asset(name: str) -> Response:
     if name not in ASSETS:
         raise HTTPException(404, "no such asset")
-    return FileResponse(UI_DIR / name, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+    return web.asset("console", name)
 
 
 # ----------------------------------------------------------------------------- team

@@ -22,18 +22,30 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app import web
 from app.conversation import answer_markup
 from app.deps import CurrentEditor, DeskDep, KnowledgeDep, StoreDep
 from app.routes.articles import render_markdown
-from app.schemas import ArticleOut, RowId
+from app.schemas import ArticleOut, RowId, draft_of
 from app.storage.records import Article, ArticleVersion
 from app.validation import Line, Text
 from bot import ConversationContext, respond
 from knowledge_base.chunking import article_entries, sections_of
 from knowledge_base.index import top_k_mean
 from knowledge_base.models import (
-    ARTICLE_ID_RE, BODY_MAX, CATEGORY_MAX, QUESTION_MAX, QUESTIONS_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX, ArticleDraft,
-    Candidate, ImportProblem, ImportResult, SearchResult, slugify,
+    ARTICLE_ID_RE,
+    BODY_MAX,
+    CATEGORY_MAX,
+    QUESTION_MAX,
+    QUESTIONS_MAX,
+    TAG_MAX,
+    TAGS_MAX,
+    TITLE_MAX,
+    Candidate,
+    ImportProblem,
+    ImportResult,
+    SearchResult,
+    slugify,
 )
 from knowledge_base.sections import shown_part
 from knowledge_base.service import SNIPPET_CHARS
@@ -174,20 +186,6 @@ async def _article_or_404(store: Any, article_id: str) -> Article:
     if article is None:
         raise HTTPException(404, f"article {article_id} not found")
     return article
-
-
-def _draft_of(a: Article | ArticleVersion, article_id: str, **changes: Any) -> ArticleDraft:
-    values = dict(id=article_id, title=a.title, body=a.body, category=a.category, questions=tuple(a.questions),
-                  tags=tuple(a.tags), status=a.status)
-    values.update({k: v for k, v in changes.items() if v is not None})
-    values["questions"] = tuple(q.strip() for q in values["questions"] if str(q).strip())
-    values["tags"] = tuple(dict.fromkeys(t.strip() for t in values["tags"] if str(t).strip()))
-    if values.get("category") is not None:
-        values["category"] = str(values["category"]).strip() or None
-    try:
-        return ArticleDraft(**values)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
 
 
 FIELDS = ("title", "category", "body", "questions", "tags", "status")
@@ -388,7 +386,7 @@ async def export_articles(user: CurrentEditor, store: StoreDep) -> Response:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for a in await store.list_articles():
-            zf.writestr(f"{a.id}.md", render_markdown_article(_draft_of(a, a.id)))
+            zf.writestr(f"{a.id}.md", render_markdown_article(draft_of(a, a.id)))
     return Response(buf.getvalue(), media_type="application/zip",
                     headers={"Content-Disposition": 'attachment; filename="parley-knowledge-base.zip"'})
 
@@ -433,7 +431,7 @@ async def create_article(body: ArticleCreate, user: CurrentEditor, store: StoreD
     article_id = body.id or slugify(body.title)
     if await store.get_article(article_id) is not None:
         raise HTTPException(409, f"an article with id {article_id!r} already exists")
-    draft = _draft_of(_blank(), article_id, title=body.title, body=body.body, category=body.category,
+    draft = draft_of(_blank(), article_id, title=body.title, body=body.body, category=body.category,
                       questions=body.questions, tags=body.tags, status=body.status)
     article, _ = await knowledge.save_draft(draft, user.id)
     return ArticleOut.of(article)
@@ -462,7 +460,7 @@ async def _update(article_id: str, body: ArticleUpdate, user: Any, store: Any, k
     if full:
         changes = {k: (v if v is not None else ([] if k in ("questions", "tags") else v)) for k, v in changes.items()}
         changes["status"] = body.status or current.status
-    draft = _draft_of(current, article_id, **{k: v for k, v in changes.items() if k != "category"})
+    draft = draft_of(current, article_id, **{k: v for k, v in changes.items() if k != "category"})
     if "category" in changes:
         draft = replace(draft, category=(changes["category"] or "").strip() or None)
     article, _ = await knowledge.save_draft(draft, user.id)
@@ -487,7 +485,7 @@ async def set_status(article_id: Line, body: StatusIn, user: CurrentEditor, stor
     """draft → published → archived (any move is allowed; each is a version). Publishing makes the
     article answerable in every process; archiving removes it from the bot."""
     current = await _article_or_404(store, article_id)
-    article, _ = await knowledge.save_draft(_draft_of(current, article_id, status=body.status), user.id)
+    article, _ = await knowledge.save_draft(draft_of(current, article_id, status=body.status), user.id)
     return ArticleOut.of(article)
 
 
@@ -509,7 +507,7 @@ async def restore(article_id: Line, version: RowId, user: CurrentEditor, store: 
     old = next((v for v in await store.article_versions(article_id) if v.version == version), None)
     if old is None:
         raise HTTPException(404, f"article {article_id} has no version {version}")
-    article, _ = await knowledge.save_draft(_draft_of(old, article_id), user.id)
+    article, _ = await knowledge.save_draft(draft_of(old, article_id), user.id)
     return ArticleOut.of(article)
 
 
@@ -566,10 +564,8 @@ async def render(body: RenderIn, user: CurrentEditor) -> dict[str, str]:
 
 # ----------------------------------------------------------------------------- pages
 def page(name: str) -> HTMLResponse:
-    html = (UI / name).read_text(encoding="utf-8")
-    return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-                                       "style-src 'self'; script-src 'self'; frame-ancestors 'none'",
-                                       "Cache-Control": "no-store"})
+    """An editor page (app/web.py: the staff pages' one mechanism)."""
+    return web.page("editor", name)
 
 
 @router.get("/editor", include_in_schema=False)
@@ -584,8 +580,4 @@ async def editor_slash() -> RedirectResponse:
 
 @router.get("/editor/static/{name}", include_in_schema=False)
 async def editor_static(name: str) -> Response:
-    kinds = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
-    path = (UI / name).resolve()
-    if path.parent != UI.resolve() or path.suffix not in kinds or not path.is_file():
-        raise HTTPException(404, "not found")
-    return Response(path.read_bytes(), media_type=kinds[path.suffix], headers={"Cache-Control": "no-cache"})
+    return web.asset("editor", name)
