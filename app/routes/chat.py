@@ -261,7 +261,7 @@ class CustomerSession:
             past = await self.services.store.past_conversations(site.key, frame.user_id, exclude=self.conv.id)
             await self.send({"type": "history", "conversations": [
                 {"conversation_id": p.conversation_id, "created_at": p.created_at.isoformat(), "status": p.status,
-                 "first_message": p.first_message} for p in past]})
+                 "first_message": p.first_message} for p in past if p.first_message]})  # ones they wrote in
 
     async def open_history(self, conversation_id: str) -> None:
         """The transcript of one earlier conversation, read-only: only for this conversation's
