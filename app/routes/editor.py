@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from app import web
 from app.conversation import answer_markup
 from app.deps import CurrentEditor, DeskDep, KnowledgeDep, StoreDep
-from app.routes.articles import render_markdown
 from app.schemas import ArticleOut, RowId, draft_of
 from app.storage.records import Article, ArticleVersion
 from app.validation import Line, Text
@@ -47,6 +46,7 @@ from knowledge_base.models import (
     SearchResult,
     slugify,
 )
+from knowledge_base.render import render_markdown
 from knowledge_base.sections import shown_part
 from knowledge_base.service import SNIPPET_CHARS
 
