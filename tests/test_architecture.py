@@ -112,3 +112,14 @@ def test_no_import_cycles() -> None:
                 if len(component) > 1:
                     cycles.append(sorted(component))
     assert cycles == []
+
+
+def test_route_modules_do_not_import_each_other() -> None:
+    """Each router under app/routes/ is optional and stands alone (app/main.py's OPTIONAL_ROUTES):
+    what two routers share lives in a module of its own, not in one of them."""
+    bad = []
+    for module, path in _modules().items():
+        if module.startswith("app.routes.") and module != "app.routes":
+            bad += [f"{module} imports {name}" for name in _imported(path, module)
+                    if name.startswith("app.routes.") and not name.startswith(module)]
+    assert bad == []
