@@ -321,7 +321,7 @@
     tx.appendChild(el('strong', null, a.title));
     l.appendChild(tx);
     l.appendChild(icon('out'));
-    l.setAttribute('aria-label', t('read') + ': ' + a.title);
+    // No aria-label: the link's name is its visible text ("Article", the title), so voice control can say it.
     return l;
   }
 

@@ -345,7 +345,7 @@
     $("chat-empty").hidden = !!chat;
     $("chat-pane").hidden = !chat;
     $("exports").hidden = !(chat && chat.case);
-    if (!chat) { $("customer-facts").replaceChildren(el("dd", {class: "muted wide", text: "Open a chat to see who you are talking to."})); $("case-facts").replaceChildren(); $("past-list").replaceChildren(); return; }
+    if (!chat) { $("customer-facts").replaceChildren(el("dt", {class: "sr", text: "Customer"}), el("dd", {class: "muted wide", text: "Open a chat to see who you are talking to."})); $("case-facts").replaceChildren(); $("past-list").replaceChildren(); return; }
     renderHead(); renderPacket(chat); renderFacts();
     $("transcript").replaceChildren();
     for (const e of chat.events) appendEvent(e, true);
@@ -704,7 +704,8 @@
     try {
       const rows = await api("/api/console/history?" + params);
       if (mine !== historyRequest) return;
-      $("history-rows").replaceChildren(...rows.map((r) => el("tr", {dataset: {caseId: r.id}, onclick: (ev) => showCase(r.id, ev.currentTarget)},
+      $("history-rows").replaceChildren(...rows.map((r) => el("tr", {dataset: {caseId: r.id}, tabindex: 0, onclick: (ev) => showCase(r.id, ev.currentTarget),
+        onkeydown: (ev) => { if (ev.key === "Enter") showCase(r.id, ev.currentTarget); }},
         el("td", {text: "#" + r.id}), el("td", {text: r.customer || "Visitor"}), el("td", {class: "trunc", text: r.last_message}),
         el("td", {}, el("span", {class: "badge " + r.reason, text: REASONS[r.reason] || r.reason})),
         el("td", {}, el("span", {class: "badge status-" + r.status, text: r.status === "bot" ? "handed back" : r.status})),

@@ -60,7 +60,9 @@
   function bars(el, items, { unit = "%", max = 100, colour = null, axis = true } = {}) {
     if (!items.length) { el.replaceChildren(Object.assign(document.createElement("p"), { className: "muted", textContent: "No data in this period." })); return; }
     const W = 560, row = 42, L = 4, R = 64, top = Math.max(1, max), track = W - L - R, H = items.length * row + (axis ? 22 : 4);
-    const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img" });
+    // role=img hides the bars' own <title>s from screen readers, so the picture's name carries the figures.
+    const said = items.map((it) => `${it.label}: ${it.value === null || it.value === undefined ? "no data" : it.value + unit}`);
+    const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": said.join("; ") });
     const grid = svg("g", { class: "axis" }), rows = svg("g");
     s.append(grid, rows);  // the axis first, so its lines run under the bars, never across them
     items.forEach((it, k) => {

@@ -45,7 +45,7 @@
       </div>
       <div class="grid2">
         <div class="field"><label for="f-body">Body (Markdown)</label><textarea id="f-body" class="body">${esc(a.body)}</textarea></div>
-        <div class="field"><label>Preview</label><div class="preview" id="preview"></div></div>
+        <div class="field"><label>Preview</label><div class="preview" id="preview" tabindex="0" role="region" aria-label="Preview"></div></div>
       </div>
     </div>
     <div class="card">
