@@ -16,7 +16,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+# axe-core (npm, pinned in package-lock.json) for the accessibility checks in tests/browser; Node is not needed to serve.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the accessibility tests (axe-core) will be skipped" >&2; fi
+
+install: $(VENV)/.installed node_modules/.installed
 
 ## Install everything, load the demo knowledge base and accounts, and serve on http://$(HOST):$(PORT)
 serve: install
