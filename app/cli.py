@@ -414,6 +414,9 @@ def _show_site(site: Any) -> None:
     typer.echo(f"{site.key}\t{site.name}\t{'enabled' if site.enabled else 'disabled'}\t{site.language}\t"
                f"{'identity required' if site.enforce_identity else 'identity optional'}\t"
                f"{' '.join(site.allowed_origins)}")
+    from app.hours import describe, hours_from_json
+
+    typer.echo(f"  hours: {describe(hours_from_json(site.business_hours))}")
     typer.echo(f"  {script_tag(_settings().public_url or 'http://127.0.0.1:8000', site)}")
 
 
@@ -455,6 +458,34 @@ def site_update(key: str = typer.Argument(..., help="The widget key."),
 
     changes = {"name": name, "allowed_origins": origin or None, "identity_required": identity_required,
                "language": language, "enabled": True if enable else None}
+    _show_site(_site_call(lambda settings, store, who: sites.update_site(store, who, key, changes,
+                                                                         settings.demo_mode)))
+
+
+@site_cli.command("hours")
+def site_hours(key: str = typer.Argument(..., help="The widget key."),
+               zone: Optional[str] = typer.Option(None, "--zone", help="The site's IANA time zone, e.g. Europe/Berlin."),
+               day: Optional[list[str]] = typer.Option(None, "--day", help="Opening hours (repeat): "
+                                                       "'mon-fri 09:00-17:00', 'sat 10:00-14:00', 'fri 22:00-02:00'."),
+               holiday: Optional[list[str]] = typer.Option(None, "--holiday", help="A closed date YYYY-MM-DD (repeat)."),
+               clear: bool = typer.Option(False, "--clear", help="No business hours: open whenever an agent is.")) -> None:
+    """Set a site's business hours (replacing them) or clear them. Out of hours customers are told when
+    you are back and asked for an email; the bot keeps answering."""
+    from app import sites
+    from app.hours import HoursError, weekly_from_specs
+
+    if clear:
+        changes: dict[str, Any] = {"business_hours": {}}
+    else:
+        if not zone or not day:
+            typer.echo("give --zone and at least one --day (or --clear)", err=True)
+            raise typer.Exit(1)
+        try:
+            weekly = weekly_from_specs(day)
+        except HoursError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from None
+        changes = {"business_hours": {"time_zone": zone, "weekly": weekly, "holidays": holiday or []}}
     _show_site(_site_call(lambda settings, store, who: sites.update_site(store, who, key, changes,
                                                                          settings.demo_mode)))
 

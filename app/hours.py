@@ -203,6 +203,32 @@ def _check_overlaps(spans: list[tuple[int, int, str]]) -> None:
             raise HoursError(f"{a[2]} overlaps {b[2]}")
 
 
+def weekly_from_specs(specs: list[str]) -> dict[str, list[list[str]]]:
+    """`["mon-fri 09:00-17:00", "sat 10:00-14:00", "sun 22:00-02:00"]` (the command line's form) as
+    the `weekly` JSON; parse_hours validates the result."""
+    weekly: dict[str, list[list[str]]] = {}
+    for spec in specs[:7 * MAX_RANGES_PER_DAY]:
+        days, _, span = spec.strip().partition(" ")
+        start, sep, end = span.strip().partition("-")
+        first, _, last = days.lower().partition("-")
+        if not sep or first not in DAYS or (last and last not in DAYS):
+            raise HoursError(f"{spec[:40]!r}: write DAY[-DAY] HH:MM-HH:MM, e.g. mon-fri 09:00-17:00")
+        i, j = DAYS.index(first), DAYS.index(last or first)
+        for k in range(i, (j if j >= i else j + 7) + 1):
+            weekly.setdefault(DAYS[k % 7], []).append([start.strip(), end.strip()])
+    return weekly
+
+
+def describe(hours: BusinessHours | None) -> str:
+    """One line for lists: "Europe/Berlin: mon 09:00-17:00, ...; 2 holidays" or "always open"."""
+    if hours is None:
+        return "always open"
+    data = hours.to_json()
+    days = ", ".join(f"{d} " + " ".join(f"{s}-{e}" for s, e in r) for d, r in data["weekly"].items()) or "closed"
+    extra = f"; {len(data['holidays'])} holiday(s)" if data["holidays"] else ""
+    return f"{hours.time_zone}: {days}{extra}"
+
+
 def hours_from_json(stored: Any) -> BusinessHours | None:
     """Hours as stored with a site (already validated once; a broken value counts as none)."""
     try:

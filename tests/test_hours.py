@@ -111,3 +111,17 @@ def test_json_round_trip_and_no_hours_means_none():
     assert parse_hours(None) is None
     closed = parse_hours({"time_zone": "UTC", "weekly": {}})
     assert closed.next_open(datetime(2026, 1, 1, tzinfo=timezone.utc)) is None
+
+
+def test_command_line_day_specs_expand_ranges_of_days():
+    from app.hours import describe, weekly_from_specs
+
+    weekly = weekly_from_specs(["mon-fri 09:00-17:00", "sat 10:00-14:00", "sun-mon 22:00-02:00"])
+    assert weekly["wed"] == [["09:00", "17:00"]] and weekly["sat"] == [["10:00", "14:00"]]
+    assert weekly["mon"] == [["09:00", "17:00"], ["22:00", "02:00"]] and weekly["sun"] == [["22:00", "02:00"]]
+    hours = parse_hours({"time_zone": "UTC", "weekly": weekly_from_specs(["fri-mon 09:00-12:00"])})
+    assert set(hours.weekly) == {"fri", "sat", "sun", "mon"}
+    assert describe(None) == "always open" and describe(hours).startswith("UTC: mon 09:00-12:00")
+    for bad in ("weekdays 9-5", "mon 09:00", "xyz-fri 09:00-17:00"):
+        with pytest.raises(HoursError, match="DAY"):
+            weekly_from_specs([bad])
