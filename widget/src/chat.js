@@ -202,6 +202,9 @@
   }
 
   var log = $('log'), msgs = $('msgs'), pend = $('pending'), cards = $('cards'), typingRow = $('typing');
+  // A verified customer's earlier conversations (the server's `history` frame), in memory only.
+  var hello = '', hist = [], histBox = el('div', 'hist'), closedBack = null;
+  log.insertBefore(histBox, msgs);
   var input = $('input'), form = $('composer'), sendBtn = $('send'), human = $('human'), jump = $('jump');
 
   /* ---------- static chrome ---------- */
@@ -465,7 +468,7 @@
     msgs.textContent = '';
     pend.textContent = '';
     lastGroup = null;
-    msgs.appendChild(messageRow({ sender: 'bot', text: GREETING }, false));
+    msgs.appendChild(messageRow({ sender: 'bot', text: hello ? t('welcome_name', { name: hello }) + ' ' + GREETING : GREETING }, false));
     S.events.forEach(renderEvent);
     S.outbox.forEach(renderPending);
     cardKey = '';
@@ -485,7 +488,9 @@
 
   function chrome() {
     var st = S.status, offline = st === 'queued' && S.avail === 'offline';
+    var back = offline ? S.back : (st === 'bot' || st === 'resolved') ? closedBack : null;
     var sub = st === 'assigned' ? t('sub_agent', { agent: S.agent || t('agent') })
+      : back ? t('sub_closed') + ' · ' + t('back_at', { when: whenText(back) })
       : offline ? t('sub_offline') : st === 'queued' ? t('sub_queued')
       : st === 'resolved' ? t('sub_resolved') : t('sub_bot');
     $('subt').textContent = sub;
@@ -503,7 +508,7 @@
     } else {
       q.hidden = true;
     }
-    var key = st + '|' + (offline ? 1 : 0) + '|' + (S.contact || '') + '|' + S.resolvedSeq + '|' + (S.rated[S.resolvedSeq] || '') + '|' + !!S.token;
+    var key = st + '|' + (offline ? 1 : 0) + '|' + (S.back || '') + '|' + (S.contact || '') + '|' + S.resolvedSeq + '|' + (S.rated[S.resolvedSeq] || '') + '|' + !!S.token;
     if (key !== cardKey) {
       var stick = nearBottom();
       cardKey = key;
@@ -512,6 +517,65 @@
       if (st === 'resolved') cards.appendChild(ratingCard());
       if (cards.firstChild) grew(stick);
     }
+  }
+
+  // "Monday 09:00" in the visitor's own time zone and language (the browser's clock is "your time").
+  function whenText(iso) {
+    var d = new Date(iso);
+    if (isNaN(d)) return '';
+    var o = { weekday: 'long', hour: '2-digit', minute: '2-digit' };
+    if (d - Date.now() > 6 * 864e5) { o.day = 'numeric'; o.month = 'long'; }
+    try { return d.toLocaleString(lang, o); } catch (e) { return d.toLocaleString(); }
+  }
+
+  function shortDate(iso) {
+    var d = new Date(iso);
+    try { return d.toLocaleDateString(lang, { day: 'numeric', month: 'short', year: 'numeric' }); } catch (e) { return iso; }
+  }
+
+  function renderHistory() {
+    histBox.textContent = '';
+    if (!hist.length) return;
+    var c = el('nav', 'card hcard');
+    c.setAttribute('aria-label', t('history_title'));
+    var h = el('div', 'card-h');
+    h.appendChild(icon('doc'));
+    h.appendChild(el('strong', null, t('history_title')));
+    c.appendChild(h);
+    var ul = el('ul', 'hlist');
+    hist.forEach(function (x) {
+      var li = el('li'), b = el('button', 'hitem');
+      b.type = 'button';
+      b.appendChild(el('span', 'hdate', shortDate(x.created_at)));
+      b.appendChild(el('span', 'hfirst', x.first_message));
+      b.addEventListener('click', function () { rawSend({ type: 'history_open', conversation_id: x.conversation_id }); });
+      li.appendChild(b);
+      ul.appendChild(li);
+    });
+    c.appendChild(ul);
+    histBox.appendChild(c);
+  }
+
+  // One earlier conversation, read-only: text as text, no buttons but "back".
+  function showTranscript(f) {
+    histBox.textContent = '';
+    var c = el('section', 'card htrans');
+    var h = el('div', 'card-h');
+    h.appendChild(el('strong', null, t('history_read', { date: shortDate(f.created_at) })));
+    c.appendChild(h);
+    (f.messages || []).forEach(function (m) {
+      var who = m.sender === 'customer' ? t('history_you') : m.sender === 'agent' ? ((m.agent && m.agent.name) || t('agent')) : t('bot');
+      var p = el('p', 'hmsg ' + (m.sender === 'customer' ? 'me' : 'them'));
+      p.appendChild(el('b', null, who + ': '));
+      p.appendChild(D.createTextNode(String(m.text || '')));
+      c.appendChild(p);
+    });
+    var b = el('button', 'primary', t('history_back'));
+    b.type = 'button';
+    b.addEventListener('click', function () { renderHistory(); input.focus(); });
+    c.appendChild(b);
+    histBox.appendChild(c);
+    histBox.scrollIntoView && histBox.scrollIntoView({ block: 'start' });
   }
 
   function isEmail(s) { return /^[^\s@<>,;"]+@[^\s@<>,;"]+\.[^\s@<>,;"]+$/.test(s); }
@@ -532,6 +596,7 @@
     h.appendChild(icon('mail'));
     h.appendChild(el('strong', null, t('offline_title')));
     c.appendChild(h);
+    if (S.back) c.appendChild(el('p', 'back', t('back_at', { when: whenText(S.back) })));
     var fn = field(t('name_label'), 'text', 'name', 'name'), fe = field(t('email_label'), 'email', 'email', 'email');
     var u = S.user || {};
     if (u.name) fn.lastChild.value = u.name;
@@ -824,6 +889,13 @@
       case 'followup': return onEvent(f);
       case 'followup_answer': return onFollowupAnswer(f);
       case 'queue': return onQueue(f);
+      case 'identify':
+        if (f.name && f.verified !== undefined) { hello = String(f.name).slice(0, 120); renderAll(); }
+        return;
+      case 'history':
+        hist = (f.conversations || []).slice(0, 10);
+        return renderHistory();
+      case 'history_transcript': return showTranscript(f);
       case 'typing': return onTyping(f);
       case 'error': return onError(f);
     }
@@ -845,6 +917,7 @@
     toParent({ type: 'token', token: S.token, conv: S.conv });
     if (f.status) S.status = f.status;
     S.mailOK = !!f.email_transcript;
+    closedBack = f.hours && !f.hours.open ? f.hours.back_at : null;
     live = true; tries = 0; badToken = 0;
     clearTimeout(connT);
     showConn(null);
@@ -881,7 +954,7 @@
     var e = { type: f.type, seq: f.seq };
     ['sender', 'text', 'article', 'suggestions', 'client_msg_id', 'created_at', 'agent', 'action',
       'html', 'more_html', 'offer_person', 'status', 'reason', 'position', 'estimated_wait_seconds', 'availability', 'agents_online',
-      'followup_id']
+      'followup_id', 'back_at']
       .forEach(function (k) { if (f[k] != null) e[k] = f[k]; });
     return e;
   }
@@ -892,6 +965,7 @@
     if (e.status === 'queued') {
       S.avail = e.availability || (e.agents_online === 0 ? 'offline' : 'online');
       S.queue = { position: e.position, wait: e.estimated_wait_seconds };
+      S.back = e.back_at || null;
     }
     if (e.status === 'assigned') S.agent = (e.agent && e.agent.name) || S.agent;
     if (e.status === 'resolved') S.resolvedSeq = e.seq;
@@ -943,6 +1017,7 @@
     S.queue = { position: f.position, wait: f.estimated_wait_seconds };
     if (f.availability) S.avail = f.availability;
     else if (f.agents_online > 0) S.avail = 'online';
+    S.back = f.back_at || null;
     save();
     chrome();
   }

@@ -1,6 +1,13 @@
 /* Parley widget strings. Add a language by adding a key; missing strings fall back to English. */
 window.PARLEY_I18N = {
   en: {
+    back_at: "We're back {when} (your time).",
+    sub_closed: "We're closed right now",
+    welcome_name: "Welcome back, {name}!",
+    history_title: "Your earlier conversations",
+    history_read: "Conversation of {date} (read-only)",
+    history_back: "Back to the chat",
+    history_you: "You",
     title: 'Help',
     greeting: 'Hi! Ask us anything.',
     bot: 'Assistant',
@@ -69,6 +76,13 @@ window.PARLEY_I18N = {
     powered: 'Powered by Parley'
   },
   fr: {
+    back_at: "Nous revenons {when} (votre heure).",
+    sub_closed: "Nous sommes fermés pour le moment",
+    welcome_name: "Bon retour, {name} !",
+    history_title: "Vos conversations précédentes",
+    history_read: "Conversation du {date} (lecture seule)",
+    history_back: "Retour à la conversation",
+    history_you: "Vous",
     title: 'Aide',
     greeting: 'Bonjour ! Posez-nous vos questions.',
     bot: 'Assistant',
@@ -137,6 +151,13 @@ window.PARLEY_I18N = {
     powered: 'Propulsé par Parley'
   },
   es: {
+    back_at: "Volvemos {when} (su hora).",
+    sub_closed: "Ahora mismo estamos cerrados",
+    welcome_name: "¡Bienvenido de nuevo, {name}!",
+    history_title: "Sus conversaciones anteriores",
+    history_read: "Conversación del {date} (solo lectura)",
+    history_back: "Volver al chat",
+    history_you: "Usted",
     title: 'Ayuda',
     greeting: '¡Hola! Pregúntenos lo que quiera.',
     bot: 'Asistente',
@@ -205,6 +226,13 @@ window.PARLEY_I18N = {
     powered: 'Con la tecnología de Parley'
   },
   de: {
+    back_at: "Wir sind ab {when} wieder da (Ihre Zeit).",
+    sub_closed: "Wir sind gerade nicht erreichbar",
+    welcome_name: "Willkommen zurück, {name}!",
+    history_title: "Ihre früheren Gespräche",
+    history_read: "Gespräch vom {date} (nur lesen)",
+    history_back: "Zurück zum Chat",
+    history_you: "Sie",
     title: 'Hilfe',
     greeting: 'Hallo! Fragen Sie uns alles.',
     bot: 'Assistent',
@@ -273,6 +301,13 @@ window.PARLEY_I18N = {
     powered: 'Bereitgestellt von Parley'
   },
   pt: {
+    back_at: "Voltamos {when} (seu horário).",
+    sub_closed: "Estamos fechados agora",
+    welcome_name: "Bem-vindo de volta, {name}!",
+    history_title: "Suas conversas anteriores",
+    history_read: "Conversa de {date} (somente leitura)",
+    history_back: "Voltar ao chat",
+    history_you: "Você",
     title: 'Ajuda',
     greeting: 'Olá! Pergunte-nos o que quiser.',
     bot: 'Assistente',
@@ -341,6 +376,13 @@ window.PARLEY_I18N = {
     powered: 'Desenvolvido com Parley'
   },
   it: {
+    back_at: "Torniamo {when} (la tua ora).",
+    sub_closed: "Al momento siamo chiusi",
+    welcome_name: "Bentornato, {name}!",
+    history_title: "Le tue conversazioni precedenti",
+    history_read: "Conversazione del {date} (sola lettura)",
+    history_back: "Torna alla chat",
+    history_you: "Tu",
     title: 'Aiuto',
     greeting: 'Ciao! Chiedici pure.',
     bot: 'Assistente',
@@ -409,6 +451,13 @@ window.PARLEY_I18N = {
     powered: 'Realizzato con Parley'
   },
   nl: {
+    back_at: "We zijn er weer {when} (uw tijd).",
+    sub_closed: "We zijn nu gesloten",
+    welcome_name: "Welkom terug, {name}!",
+    history_title: "Uw eerdere gesprekken",
+    history_read: "Gesprek van {date} (alleen lezen)",
+    history_back: "Terug naar het gesprek",
+    history_you: "U",
     title: 'Hulp',
     greeting: 'Hallo! Stel ons gerust je vraag.',
     bot: 'Assistent',

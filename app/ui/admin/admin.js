@@ -4,6 +4,36 @@
   const $ = (id) => document.getElementById(id);
   const form = $("site-form");
   let sites = [];
+  const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  try {  // time zone suggestions from the browser
+    for (const z of Intl.supportedValuesOf("timeZone")) { const o = document.createElement("option"); o.value = z; $("f-tz-list").append(o); }
+  } catch (err) { /* older browsers: type the zone */ }
+
+  // The form's hours as the API's business_hours (null: none); the server validates them.
+  function hoursFromForm() {
+    const zone = form.time_zone.value.trim();
+    if (!zone) return null;
+    const weekly = {};
+    for (const d of DAYS) {
+      const text = form["h_" + d].value.trim();
+      if (!text || /^closed$/i.test(text)) continue;
+      weekly[d] = text.split(",").map((r) => r.trim().split(/\s*-\s*/));
+    }
+    return {time_zone: zone, weekly, holidays: form.holidays.value.split(/\s+/).filter(Boolean)};
+  }
+
+  function hoursToForm(hours) {
+    form.time_zone.value = hours ? hours.time_zone : "";
+    for (const d of DAYS) form["h_" + d].value = hours && hours.weekly[d] ? hours.weekly[d].map((r) => r.join("-")).join(", ") : "";
+    form.holidays.value = hours ? hours.holidays.join("\n") : "";
+  }
+
+  function hoursCell(site) {
+    if (!site.business_hours) return el("td", "always (when an agent is online)");
+    const when = site.next_change ? new Date(site.next_change).toLocaleString([], {weekday: "short", hour: "2-digit", minute: "2-digit"}) : "";
+    return el("td", (site.open_now ? "open now" : "closed now") + (when ? (site.open_now ? ", closes " : ", opens ") + when : "")
+      + " · " + site.business_hours.time_zone);
+  }
 
   async function api(method, path, body) {
     const r = await fetch(path, {method, credentials: "same-origin",
@@ -11,7 +41,11 @@
       body: body === undefined ? undefined : JSON.stringify(body)});
     if (r.status === 401) { location.assign("/login"); throw new Error("signed out"); }
     const data = r.status === 204 ? null : await r.json();
-    if (!r.ok) throw new Error(data && data.detail ? String(data.detail) : "error " + r.status);
+    if (!r.ok) {
+      const d = data && data.detail;  // a refusal's reason, or the fields a malformed body got wrong
+      throw new Error(Array.isArray(d) ? d.map((x) => (x.loc || []).slice(1).join(".") + ": " + x.msg).join("; ")
+        : d ? String(d) : "error " + r.status);
+    }
     return data;
   }
 
@@ -66,14 +100,14 @@
         site.enabled ? button("Disable", () => setEnabled(site, false), site.name)
           : button("Enable", () => setEnabled(site, true), site.name));
       tr.append(name, el("td", site.key, "mono-cell"), origins, el("td", site.language),
-        el("td", site.identity_required ? "required" : "optional"),
+        el("td", site.identity_required ? "required" : "optional"), hoursCell(site),
         el("td", site.enabled ? "enabled" : "disabled", site.enabled ? "" : "off"), actions);
       body.append(tr);
     }
     if (!sites.length) {
       const tr = document.createElement("tr");
       const td = el("td", "No sites yet: add one below.");
-      td.colSpan = 7;
+      td.colSpan = 8;
       tr.append(td);
       body.append(tr);
     }
@@ -117,6 +151,7 @@
     form.origins.value = site.allowed_origins.join("\n");
     form.language.value = site.language;
     form.identity_required.checked = site.identity_required;
+    hoursToForm(site.business_hours);
     $("form-h").textContent = "Edit " + site.name;
     $("f-submit").textContent = "Save changes";
     $("f-cancel").hidden = false;
@@ -147,7 +182,8 @@
     $("form-error").textContent = "";
     const body = {name: form.name.value.trim(),
       allowed_origins: form.origins.value.split(/\s+/).filter(Boolean),
-      language: form.language.value, identity_required: form.identity_required.checked};
+      language: form.language.value, identity_required: form.identity_required.checked,
+      business_hours: hoursFromForm()};
     try {
       if (form.editing.value) {
         const site = await api("PATCH", "/api/admin/sites/" + encodeURIComponent(form.editing.value), body);
