@@ -95,7 +95,8 @@
     '.v button:hover{background:#f3f4f6}' +
     '.v:focus-visible,.v button:focus-visible{outline:2px solid ' + color + ';outline-offset:2px}' +
     '@keyframes in{from{opacity:0;transform:translateY(8px)}}' +
-    '@media (max-width:480px){.p{top:0;left:0;right:0;bottom:0;width:auto;height:auto;border-radius:0}' +
+    // A short window (a laptop at 200 % zoom) gets the full-window panel too, as a phone does.
+    '@media (max-width:480px),(max-height:560px){.p{top:0;left:0;right:0;bottom:0;width:auto;height:auto;border-radius:0}' +
     '.o .l{display:none}.v{width:auto;left:16px;right:16px}}' +
     '@media (prefers-reduced-motion:reduce){*{transition:none!important;animation:none!important}}' +
     '</style><div class="w">' +
