@@ -166,3 +166,36 @@ def test_a_verified_customer_is_greeted_by_name_and_reads_an_earlier_conversatio
     chat.locator(".row.them").nth(1).wait_for(timeout=20000)
     assert chat.locator(".hcard").count() == 0 and chat.get_by_text("Welcome back").count() == 0
     page.context.close()
+
+
+def test_an_admin_sets_business_hours_on_the_admin_page(browser: Any, live_server: LiveServer) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 1400})
+    page.goto(live_server.base_url + "/login")
+    page.fill("#email", "admin@parley.local")
+    page.fill("#password", "parley-demo")
+    page.click("#login-submit")
+    page.wait_for_url("**/console")
+    page.goto(live_server.base_url + "/admin")
+    page.fill("#f-name", "Hours page shop")
+    page.fill("#f-key", "hours-page")
+    page.fill("#f-origins", "https://hours-page.example")
+    page.fill("#f-tz", "Europe/Berlin")
+    page.fill("#f-h-mon", "09:00-12:00, 13:00-17:30")
+    page.fill("#f-h-sat", "22:00-02:00")
+    page.fill("#f-holidays", "2026-12-25\n2026-12-26")
+    page.click("#f-submit")
+    page.locator("#secret-box").wait_for(state="visible")
+    row = page.locator("#sites tbody tr", has_text="hours-page")
+    row.filter(has_text="Europe/Berlin").wait_for()
+    stored = httpx.get(live_server.base_url + "/api/admin/sites/hours-page", timeout=10, headers={
+        "Authorization": "Bearer " + live_server.login("admin@parley.local")}).json()["business_hours"]
+    assert stored == {"time_zone": "Europe/Berlin", "holidays": ["2026-12-25", "2026-12-26"],
+                      "weekly": {"mon": [["09:00", "12:00"], ["13:00", "17:30"]], "sat": [["22:00", "02:00"]]}}
+    # editing shows them again; an overlap is refused with the reason, and nothing changes
+    row.get_by_role("button", name="Edit").click()
+    assert page.input_value("#f-h-mon") == "09:00-12:00, 13:00-17:30" and page.input_value("#f-tz") == "Europe/Berlin"
+    page.fill("#f-h-mon", "09:00-12:00, 11:00-13:00")
+    page.click("#f-submit")
+    page.locator("#form-error").filter(has_text="overlaps").wait_for()
+    page.screenshot(path=str(SHOTS / "admin-business-hours.png"), full_page=True)
+    page.close()
