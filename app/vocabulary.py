@@ -2,11 +2,10 @@
 plain label the pages show. The pages read them from `GET /api/vocabulary` instead of keeping
 copies in JavaScript; the routes validate against the same tuples.
 
-The bot's own reasons come from bot/decision.py; the desk adds the ones only a person causes."""
+The bot's own reasons (bot/decision.py) all have a label here (tests/test_vocabulary.py); the desk adds
+the ones only a person causes."""
 
 from __future__ import annotations
-
-from bot.decision import ESCALATION_REASONS as BOT_REASONS
 
 # reason -> label; every reason a case can carry
 REASON_LABELS: dict[str, str] = {

@@ -10,16 +10,36 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable
     from datetime import datetime, timedelta
+
     import numpy as np
-    from app.storage.records import Article, ArticleVersion, AuditEntry, Case, Conversation, Event, QueueItem, Site, Transition, User
-    from app.storage.console import AgentOnDuty, AssignedCase, CannedReply, CaseRow, LiveConversation, PastConversation
+
+    from app.storage.console import (
+        AgentOnDuty,
+        AssignedCase,
+        CannedReply,
+        CaseRow,
+        LiveConversation,
+        PastConversation,
+    )
     from app.storage.editor import Activity
     from app.storage.quality import Return, SuggestionDecision, UnhappyRow
+    from app.storage.records import (
+        Article,
+        ArticleVersion,
+        AuditEntry,
+        Case,
+        Conversation,
+        Event,
+        QueueItem,
+        Site,
+        Transition,
+        User,
+    )
     from app.storage.sites import Audit
-    from handoff.state import Action
     from app.storage.sql import BotState
+    from handoff.state import Action
 
 
 class Store(Protocol):
