@@ -285,6 +285,7 @@ def event_frame(event: Event) -> dict[str, Any]:
             "availability": data.get("availability"), "estimated_wait_seconds": data.get("estimated_wait_seconds"),
             "agents_online": data.get("agents_online"),
             "created_at": event.created_at.isoformat(),
+            **{k: data[k] for k in ("offline_reason", "back_at") if k in data},  # queued while no one can answer
         }
     frame: dict[str, Any] = {
         "type": "message", "seq": event.seq, "sender": event.sender, "text": event.text,

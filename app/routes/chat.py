@@ -30,6 +30,7 @@ from app.sites import origin_matches
 from app.storage.records import Conversation, Event
 from app.storage.tables import INT_MAX
 from app.validation import Line
+from bot.replies import say
 from handoff.audience import customer_may_see
 
 log = logging.getLogger("parley.chat")
@@ -254,8 +255,9 @@ class CustomerSession:
         verified = bool(signed) and all(k in signed for k, v in shown.items() if v)  # everything shown was signed
         await self.desk.identify(self.conv.id, {**shown, "verified": verified, "verified_fields": signed})
         reply: dict[str, Any] = {"type": "identify", "verified": verified}
-        if "name" in signed:
-            reply["name"] = frame.name  # the widget greets a verified customer by name
+        if "name" in signed:  # the widget greets a verified customer by name
+            reply["name"] = frame.name
+            reply["greeting"] = say("welcome_back", self.conv.lang, name=frame.name)
         await self.send(reply)
         if "user_id" in signed and site is not None:  # only a signed user id sees its earlier conversations
             past = await self.services.store.past_conversations(site.key, frame.user_id, exclude=self.conv.id)

@@ -118,6 +118,7 @@ async def test_the_queue_frame_turns_offline_when_hours_end_and_says_when_they_a
     told = await late.wait_for(is_type("handoff", status="queued"))
     paris = (start + timedelta(days=1)).astimezone(__import__("zoneinfo").ZoneInfo("Europe/Paris"))
     assert told["availability"] == "offline" and told["estimated_wait_seconds"] is None
+    assert told["offline_reason"] == "closed" and told["back_at"] == closed["back_at"]
     assert f"tomorrow at {paris:%H:%M} (your time)" in told["text"], told["text"]
     await late.send({"type": "contact", "email": "late@example.com"})
     assert "late@example.com" in (await late.wait_for(is_type("message", sender="system")))["text"]

@@ -41,7 +41,7 @@ async def test_a_verified_customer_sees_their_earlier_conversations_and_a_claim_
     ann = {"user_id": "u-42", "email": "ann@example.com", "name": "Ann"}
 
     first, _, reply = await visit(live_server, "histshop", {**ann, "user_hash": signed(secret, **ann)})
-    assert reply == {"type": "identify", "verified": True, "name": "Ann"}
+    assert reply == {"type": "identify", "verified": True, "name": "Ann", "greeting": "Welcome back, Ann!"}
     assert (await first.wait_for(is_type("history")))["conversations"] == []  # nothing earlier yet
     await first.send({"type": "message", "text": "My parcel never arrived", "client_msg_id": "a1"})
     await first.wait_for(is_type("message", sender="bot"), timeout=30)

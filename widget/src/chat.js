@@ -202,7 +202,6 @@
   }
 
   var log = $('log'), msgs = $('msgs'), pend = $('pending'), cards = $('cards'), typingRow = $('typing');
-  // A verified customer's earlier conversations (the server's `history` frame), in memory only.
   var hello = '', hist = [], histBox = el('div', 'hist'), closedBack = null;
   log.insertBefore(histBox, msgs);
   var input = $('input'), form = $('composer'), sendBtn = $('send'), human = $('human'), jump = $('jump');
@@ -468,7 +467,7 @@
     msgs.textContent = '';
     pend.textContent = '';
     lastGroup = null;
-    msgs.appendChild(messageRow({ sender: 'bot', text: hello ? t('welcome_name', { name: hello }) + ' ' + GREETING : GREETING }, false));
+    msgs.appendChild(messageRow({ sender: 'bot', text: hello + GREETING }, false));
     S.events.forEach(renderEvent);
     S.outbox.forEach(renderPending);
     cardKey = '';
@@ -488,9 +487,9 @@
 
   function chrome() {
     var st = S.status, offline = st === 'queued' && S.avail === 'offline';
-    var back = offline ? S.back : (st === 'bot' || st === 'resolved') ? closedBack : null;
+    var back = offline ? S.back : (st === 'bot' || st === 'resolved') && closedBack && new Date(closedBack) > Date.now() ? closedBack : null;
     var sub = st === 'assigned' ? t('sub_agent', { agent: S.agent || t('agent') })
-      : back ? t('sub_closed') + ' · ' + t('back_at', { when: whenText(back) })
+      : back ? t('back_at', { when: whenText(back) })
       : offline ? t('sub_offline') : st === 'queued' ? t('sub_queued')
       : st === 'resolved' ? t('sub_resolved') : t('sub_bot');
     $('subt').textContent = sub;
@@ -519,13 +518,12 @@
     }
   }
 
-  // "Monday 09:00" in the visitor's own time zone and language (the browser's clock is "your time").
   function whenText(iso) {
     var d = new Date(iso);
     if (isNaN(d)) return '';
     var o = { weekday: 'long', hour: '2-digit', minute: '2-digit' };
     if (d - Date.now() > 6 * 864e5) { o.day = 'numeric'; o.month = 'long'; }
-    try { return d.toLocaleString(lang, o); } catch (e) { return d.toLocaleString(); }
+    return d.toLocaleString(lang, o);
   }
 
   function shortDate(iso) {
@@ -556,17 +554,15 @@
     histBox.appendChild(c);
   }
 
-  // One earlier conversation, read-only: text as text, no buttons but "back".
   function showTranscript(f) {
     histBox.textContent = '';
     var c = el('section', 'card htrans');
     var h = el('div', 'card-h');
-    h.appendChild(el('strong', null, t('history_read', { date: shortDate(f.created_at) })));
+    h.appendChild(el('strong', null, t('conversation') + ' · ' + shortDate(f.created_at)));
     c.appendChild(h);
     (f.messages || []).forEach(function (m) {
-      var who = m.sender === 'customer' ? t('history_you') : m.sender === 'agent' ? ((m.agent && m.agent.name) || t('agent')) : t('bot');
-      var p = el('p', 'hmsg ' + (m.sender === 'customer' ? 'me' : 'them'));
-      p.appendChild(el('b', null, who + ': '));
+      var p = el('p', 'hmsg');
+      p.appendChild(el('b', null, m.sender === 'customer' ? t('you_said') + ' ' : (m.sender === 'agent' ? (m.agent && m.agent.name) || t('agent') : t('bot')) + ': '));
       p.appendChild(D.createTextNode(String(m.text || '')));
       c.appendChild(p);
     });
@@ -575,7 +571,6 @@
     b.addEventListener('click', function () { renderHistory(); input.focus(); });
     c.appendChild(b);
     histBox.appendChild(c);
-    histBox.scrollIntoView && histBox.scrollIntoView({ block: 'start' });
   }
 
   function isEmail(s) { return /^[^\s@<>,;"]+@[^\s@<>,;"]+\.[^\s@<>,;"]+$/.test(s); }
@@ -890,7 +885,7 @@
       case 'followup_answer': return onFollowupAnswer(f);
       case 'queue': return onQueue(f);
       case 'identify':
-        if (f.name && f.verified !== undefined) { hello = String(f.name).slice(0, 120); renderAll(); }
+        if (f.greeting) { hello = String(f.greeting).slice(0, 200) + ' '; renderAll(); }
         return;
       case 'history':
         hist = (f.conversations || []).slice(0, 10);
