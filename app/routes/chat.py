@@ -78,6 +78,7 @@ class CustomerSession:
         self.last_queue: dict[str, Any] | None = None
         self._send_lock = asyncio.Lock()
         self._progress = asyncio.Event()  # set whenever last_seq moves
+        self._status_moved = asyncio.Event()  # set when a handoff changes the owner (wakes watch_hours)
 
     async def caught_up(self, events: list[Event], timeout: float = 5.0) -> None:
         """Wait until the writer has delivered `events` (they reach this socket one way only: the
@@ -116,6 +117,7 @@ class CustomerSession:
                 if customer_may_see(item.visibility):
                     if item.kind == "handoff":
                         self.status = item.data.get("status") or self.status
+                        self._status_moved.set()
                     if self.ws.application_state == WebSocketState.CONNECTED:
                         await send_text(self.ws, json.dumps(ev.event_frame(item)))
                 self.last_seq = max(self.last_seq, item.seq)
@@ -145,13 +147,18 @@ class CustomerSession:
         try:
             while True:
                 wait = 60.0
+                self._status_moved.clear()  # before reading the status: a change from here on wakes the wait
                 if self.status == "queued":
                     site = await self.services.store.get_site(self.conv.site_key) if self.conv.site_key else None
                     hours = hours_from_json(site.business_hours) if site else None
                     change = hours.next_change(datetime.now(timezone.utc)) if hours else None
                     if change is not None:
                         wait = min(wait, max(0.2, (change - datetime.now(timezone.utc)).total_seconds() + 0.2))
-                await asyncio.sleep(wait)
+                try:  # a new owner (queued now) recomputes at once
+                    await asyncio.wait_for(self._status_moved.wait(), wait)
+                    continue
+                except asyncio.TimeoutError:
+                    pass
                 if self.status == "queued":
                     await self.push_queue_status()
         except WebSocketDisconnect:
