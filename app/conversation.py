@@ -347,19 +347,20 @@ class Desk:
                 "back_at": back_at.isoformat() if back_at else None,
                 "_back": back_at, "_zone": hours.time_zone if hours else None}
 
-    def _offline_text(self, conv: Conversation, status: dict[str, Any]) -> str:
+    def _offline_text(self, conv: Conversation, status: dict[str, Any], lang: str | None = None) -> str:
         """"We're back Monday at 09:00 (your time)" in the customer's zone when the widget told us
         it (context frame), else in the site's, named."""
+        lang = lang or conv.lang
         back: datetime | None = status["_back"]
         if status["offline_reason"] != "closed" or back is None:
-            return say("queued_offline", conv.lang)
+            return say("queued_offline", lang)
         zone_name = (conv.contact.get("context") or {}).get("time_zone")
         try:
             zone, yours = (ZoneInfo(zone_name), True) if zone_name else (ZoneInfo(status["_zone"]), False)
         except (ValueError, KeyError):
             zone, yours = ZoneInfo(status["_zone"]), False
         now = datetime.now(timezone.utc).astimezone(zone)
-        return say("queued_closed", conv.lang, when=when_back(conv.lang, back.astimezone(zone), now, yours))
+        return say("queued_closed", lang, when=when_back(lang, back.astimezone(zone), now, yours))
 
     async def _escalate(self, conv: Conversation, reason: str, decision: Decision | None = None) -> Transition:
         status = await self.availability(conv)
@@ -369,14 +370,17 @@ class Desk:
                               confidence=decision.confidence if decision else None,
                               candidates=decision.record()["candidates"] if decision else [])
 
+        # the customer's language as the bot read it from this message, else the page's
+        lang = decision.lang if decision is not None and decision.lang else conv.lang
+
         def render(position: int) -> tuple[str, dict[str, Any]]:
             wait = estimated_wait_seconds(position, online, self.settings.estimated_handle_seconds)
             if status["availability"] == "offline":  # no ETA when no one can answer
-                return self._offline_text(conv, status), {
+                return self._offline_text(conv, status, lang), {
                     "position": position, "availability": "offline", "agents_online": online,
                     "offline_reason": status["offline_reason"], "back_at": status["back_at"],
                     "estimated_wait_seconds": None}
-            return say("queued", conv.lang, position=position), {
+            return say("queued", lang, position=position), {
                 "position": position, "availability": "online", "agents_online": online,
                 "estimated_wait_seconds": wait}
 

@@ -17,6 +17,13 @@ from tests.harness import LiveServer, copy_data
 schemathesis = pytest.importorskip("schemathesis")
 from schemathesis import GenerationMode  # noqa: E402
 
+# POST /api/mail/inbound takes a raw email: generate real-looking messages and plain garbage alike
+schemathesis.openapi.media_type("message/rfc822", st.one_of(
+    st.binary(max_size=2000),
+    st.builds(lambda subject, body: (f"From: customer@example.com\r\nTo: support@example.com\r\n"
+                                     f"Subject: {subject}\r\n\r\n{body}").encode("utf-8", "surrogatepass"),
+              st.text(max_size=80), st.text(max_size=1000))))
+
 TOTAL_CASES = 1600
 SLOW = {"/api/auth/login", "/api/admin/users"}  # password hashing: fewer examples
 SKIP = {("POST", "/api/auth/logout"),  # would revoke the token the run uses

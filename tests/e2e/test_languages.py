@@ -23,14 +23,17 @@ async def test_small_talk_is_answered_in_the_language_it_was_written_in(
     await client.close()
 
 
-@pytest.mark.parametrize("text", ["ik wil een medewerker spreken", "quero falar com um atendente",
-                                  "je voudrais parler à une vraie personne", "posso parlare con un operatore?"])
+@pytest.mark.parametrize("text,lang", [("ik wil een medewerker spreken", "nl"), ("quero falar com um atendente", "pt"),
+                                       ("je voudrais parler à une vraie personne", "fr"),
+                                       ("posso parlare con un operatore?", "it")])
 async def test_a_request_for_a_person_in_any_language_escalates_as_a_customer_request(
-        live_server: LiveServer, text: str) -> None:
+        live_server: LiveServer, text: str, lang: str) -> None:
     client, _ = await customer(live_server, lang="en")
     reply = await ask(client, text)
     assert reply["type"] == "handoff" and reply["status"] == "queued", reply
     assert reply["reason"] == "customer_request", reply
+    # the desk's own line is in the language the customer wrote, not the page's English
+    assert reply["text"] in (say("queued", lang, position=reply["position"]), say("queued_offline", lang)), reply
     await client.close()
 
 
