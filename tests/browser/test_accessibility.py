@@ -105,7 +105,7 @@ def ask_for_a_person(shop: Any, base: str, question: str) -> str:
     chat.locator("#input").fill(question)
     chat.locator("#input").press("Enter")
     chat.locator("#msgs .row.them").first.wait_for()
-    chat.get_by_role("button", name="Talk to a person").click()
+    chat.get_by_role("button", name="Talk to a person", exact=True).click()
     chat.locator("#queue").wait_for(state="visible")
     state = json.loads(chat_frame(shop).evaluate("localStorage.getItem('parley:demo')") or "{}")
     return str(state["conv"])
@@ -168,7 +168,7 @@ def test_the_widget_closed_open_answered_and_queued_has_no_serious_violations(
         chat.locator("#msgs a.art").first.wait_for()
         shop.wait_for_timeout(400)  # the answer's entrance animation settles before colours are measured
         found["widget-bot-answer"] = scan(frame, "widget-bot-answer")
-        chat.get_by_role("button", name="Talk to a person").click()
+        chat.get_by_role("button", name="Talk to a person", exact=True).click()
         chat.locator("#queue").wait_for(state="visible")
         shop.wait_for_timeout(400)
         found["widget-queue"] = scan(frame, "widget-queue")
@@ -344,7 +344,7 @@ def overflowing(target: Any, scope: str) -> list[str]:
             const s = getComputedStyle(e), name = e.id || (typeof e.className === 'string' && e.className) || e.tagName;
             if (r.width <= 1 || r.height <= 1 || s.visibility === 'hidden' || e.closest('[hidden]')) continue;  // 1 px: screen-reader text
             if (r.right > W + 1 || r.left < -1) { out.push(name + ' off-screen'); continue; }
-            e.scrollIntoView({block: 'nearest', inline: 'nearest'});
+            e.scrollIntoView({block: 'nearest', inline: 'nearest', behavior: 'instant'});  // the log scrolls smoothly
             r = e.getBoundingClientRect();
             const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
             if (hit && !e.contains(hit) && !hit.contains(e) && !hit.closest('.toasts') && !hit.closest('label')?.contains(e))

@@ -224,8 +224,12 @@
   /* ---------- rendering ---------- */
   var lastGroup = null;
 
-  function nearBottom() { return log.scrollHeight - log.scrollTop - log.clientHeight < 90; }
-  function toBottom() { log.scrollTop = log.scrollHeight; jump.hidden = true; }
+  // `stuck`: the customer is following the end of the conversation. The log scrolls smoothly, so a frame that
+  // arrives mid-scroll must not read the half-way position as "the customer scrolled up".
+  var stuck = true, lastTop = 0;
+  function atEnd() { return log.scrollHeight - log.scrollTop - log.clientHeight < 90; }
+  function nearBottom() { return stuck || atEnd(); }
+  function toBottom() { stuck = true; log.scrollTop = log.scrollHeight; jump.hidden = true; }
   function grew(stick) { if (stick) toBottom(); else jump.hidden = false; }
 
   function senderName(ev) {
@@ -499,7 +503,7 @@
     var busy = st === 'queued' || st === 'assigned';
     human.disabled = busy || humanAsked;
     human.title = busy ? t('human_busy') : '';
-    var q = $('queue'), info = S.queue;
+    var q = $('queue'), info = S.queue, follow = nearBottom();
     if (st === 'queued' && !offline && info) {
       $('qpos').textContent = info.position > 1 ? t('queue_pos', { n: info.position }) : t('queue_next');
       $('qwait').textContent = waitText(info.wait);
@@ -507,6 +511,7 @@
     } else {
       q.hidden = true;
     }
+    if (follow) toBottom();  // the queue strip takes height from the log; keep the end in view
     var key = st + '|' + (offline ? 1 : 0) + '|' + (S.back || '') + '|' + (S.contact || '') + '|' + S.resolvedSeq + '|' + (S.rated[S.resolvedSeq] || '') + '|' + !!S.token;
     if (key !== cardKey) {
       var stick = nearBottom();
@@ -1134,13 +1139,18 @@
   function askHuman() {
     humanAsked = true;
     [].forEach.call(msgs.querySelectorAll('.chip.person'), function (b) { b.disabled = true; });
+    toBottom();  // the customer's own action: show what it brings
     chrome();
     botTyping(false);
     control({ type: 'request_human' });
   }
   human.addEventListener('click', askHuman);
   jump.addEventListener('click', function () { toBottom(); input.focus(); });
-  log.addEventListener('scroll', function () { if (nearBottom()) jump.hidden = true; });
+  log.addEventListener('scroll', function () {
+    if (atEnd()) { stuck = true; jump.hidden = true; }
+    else if (log.scrollTop < lastTop - 2) stuck = false;  // scrolled up, by the customer
+    lastTop = log.scrollTop;
+  });
 
   /* ---------- host page (loader) messaging ---------- */
   var visible = !EMBED, lastSig = '';
