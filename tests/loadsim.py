@@ -142,7 +142,12 @@ class SimCustomer:
         async for raw in ws:
             frame = json.loads(raw)
             seq = frame.get("seq")
-            if frame["type"] in ("message", "handoff") and seq is not None:
+            if frame.get("duplicate") and seq is not None:  # a retry's acknowledgement, not a delivery
+                cmid = frame.get("client_msg_id")
+                if cmid and self.acked.setdefault(cmid, seq) != seq:
+                    self.log.errors.append({"type": "error", "code": "ack_changed", "frame": frame})
+                self.pending.pop(cmid, None)
+            elif frame["type"] in ("message", "handoff") and seq is not None:
                 self.received.append((seq, frame.get("sender") or "system", frame.get("text") or ""))
                 self.last_seq = max(self.last_seq, seq)
                 cmid = frame.get("client_msg_id")

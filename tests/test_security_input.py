@@ -200,7 +200,8 @@ async def test_client_msg_ids_are_per_sender_and_a_retry_gets_the_stored_message
     first = await say(client, "hello there", "m-1")
     assert first["type"] == "message" and first["sender"] == "customer"
     again = await say(client, "hello there", "m-1")  # a retry: the stored message comes back, nothing new is stored
-    assert again["type"] == "message" and again["seq"] == first["seq"]
+    assert again["type"] == "message" and again["seq"] == first["seq"] and again["duplicate"] is True
+    assert "duplicate" not in first
     await client.send({"type": "request_human"})
     handoff = await client.wait_for(is_type("handoff", status="queued"))
     agent = await Client.connect(f"{any_server.ws_url}/ws/agent?token={any_server.login('agent@parley.local')}")

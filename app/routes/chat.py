@@ -200,7 +200,7 @@ class CustomerSession:
             before = self.last_seq
             event, conv, behind = await self.desk.accept_customer_message(self.conv.id, text, frame.client_msg_id)
             if conv is None and event.seq <= before and event.client_msg_id == frame.client_msg_id:
-                await self.send(ev.event_frame(event))  # a retry: the stored message back, as documented
+                await self.send(ev.event_frame(event) | {"duplicate": True})  # a retry: the stored message back
             if conv is not None:
                 # The bot answers in the background: the next message is stored and acknowledged
                 # without waiting for this one's answer (turns keep their order, app/conversation.py).
