@@ -64,6 +64,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     uvicorn.run("app.cli:serving_app", factory=True, host=host, port=port, workers=workers, log_level=log_level,
                 log_config=log_config(log_level, settings.log_format), access_log=False,
                 ws_max_size=settings.max_frame_bytes, ws_ping_interval=20, ws_ping_timeout=20, ws_per_message_deflate=False,
+                http="app.http_guard:HeaderDeadlineProtocol",  # a deadline for each request's head
                 timeout_graceful_shutdown=10, proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
 
 

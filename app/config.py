@@ -103,6 +103,10 @@ class Settings(BaseSettings):
                                         "characters.")
     max_upload_bytes: int = Field(default=20_971_520, ge=1024, description="Largest article import file "
                                   "(POST /api/articles/import).")
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300, description="A request's line and headers (the "
+                                          "websocket handshake included) must arrive within this time of its first "
+                                          "byte, and a new connection must start its first request within it; else the "
+                                          "connection is closed (slow-header clients hold sockets otherwise).")
     max_sockets_per_conversation: int = Field(default=5, ge=1, description="Open /ws/chat sockets one conversation token "
                                               "may have on one server process (tabs of one visitor); more are closed with "
                                               "1008.")

@@ -29,9 +29,11 @@ PASSWORD = "parley-demo"
 
 @pytest.fixture(scope="module")
 def desk(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The demo desk with the production login throttle, a 1 s session re-check and a socket cap of 5."""
+    """The demo desk with the production login throttle, a 1 s session re-check, a socket cap of 5 and a 2 s
+    deadline for request heads."""
     server = LiveServer(copy_data(demo_template, tmp_path_factory.mktemp("sessions")),
                         PARLEY_LOGIN_ATTEMPTS_PER_MINUTE="10", PARLEY_SESSION_RECHECK_SECONDS="1",
+                        PARLEY_HEADER_TIMEOUT_SECONDS="2",
                         PARLEY_MAX_SOCKETS_PER_CONVERSATION="5", PARLEY_DEMO_MODE="true",
                         PARLEY_REQUIRE_WIDGET_KEY="false").start()
     yield server
@@ -282,6 +284,49 @@ async def test_wrong_logins_do_not_freeze_the_chat(desk: LiveServer) -> None:
     assert times, "the logins ended before the chat was measured"
     # with the checks on the event loop, a question waits behind several of them (0.15 s each here): seconds
     assert max(times) < 1.5, f"an answer took {max(times):.2f}s while passwords were checked (quiet: {quiet:.2f}s)"
+
+
+# ----------------------------------------------------------------------------- #14 slow and idle connections
+def closed_after(s: socket.socket, trickle: bytes = b"", limit: float = 8) -> float:
+    """Seconds until the server closes `s`, sending `trickle` a byte every 0.4 s meanwhile (slowloris)."""
+    start = time.monotonic()
+    s.setblocking(False)
+    for i in range(int(limit / 0.4)):
+        try:
+            if i < len(trickle):
+                s.send(trickle[i:i + 1])
+            if s.recv(4096) == b"":
+                return time.monotonic() - start
+        except BlockingIOError:
+            pass
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - start
+        time.sleep(0.4)
+    return float("inf")
+
+
+def test_a_connection_that_never_sends_a_request_is_closed(desk: LiveServer) -> None:
+    with socket.create_connection(("127.0.0.1", desk.port)) as s:
+        assert 1.5 < closed_after(s) < 4.5
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/ws/chat"])
+def test_a_request_head_trickled_a_byte_at_a_time_is_cut_off(desk: LiveServer, path: str) -> None:
+    head = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{desk.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "X-Padding: " + "a" * 200 + "\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", desk.port)) as s:
+        assert 1.5 < closed_after(s, head) < 4.5  # 20 bytes sent of a 300-byte head when the deadline passes
+
+
+def test_a_slow_client_that_finishes_its_head_in_time_is_served_and_kept_alive(desk: LiveServer) -> None:
+    head = f"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{desk.port}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", desk.port), timeout=5) as s:
+        for part in (head[:10], head[10:]):  # in two parts, 1 s apart: within the 2 s deadline
+            s.sendall(part)
+            time.sleep(1)
+        assert s.recv(4096).startswith(b"HTTP/1.1 200")
+        s.sendall(head)  # the same connection's next request gets its own deadline
+        assert s.recv(4096).startswith(b"HTTP/1.1 200")
 
 
 # ----------------------------------------------------------------------------- #4 request size limits
