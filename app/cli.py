@@ -57,6 +57,12 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
         typer.echo("more than one worker needs DATABASE_URL on PostgreSQL and REDIS_URL", err=True)
         raise typer.Exit(2)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from app.safety import preflight, refusal
+
+    problems = asyncio.run(preflight(settings))
+    if problems:  # one clear message and exit 2, not a lifespan traceback per worker
+        typer.echo(refusal(problems), err=True)
+        raise typer.Exit(2)
     from app.logging import log_config
 
     # permessage-deflate off: chat frames are small, and compressing them cost the server (and every
@@ -218,11 +224,15 @@ def users_create(email: str = typer.Option(...), password: str = typer.Option(..
 
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    from app.safety import demo_password_refused
+
+    settings = _settings()
+    if demo_password_refused(settings, password):
+        raise typer.BadParameter(demo_password_refused(settings, password) or "")
     try:
         password_hash = hash_password(password)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    settings = _settings()
     upgrade_sync(settings.database_url)
 
     async def run() -> str:

@@ -40,6 +40,7 @@ def test_a_production_start_with_the_demo_data_fails_naming_the_setting(demo_tem
     assert "the account admin@parley.local still has the demo password" in log
     assert "site 'demo' allows every origin (*)" in log
     assert "PARLEY_REQUIRE_WIDGET_KEY=false lets customer sockets in without a widget key" in log
+    assert "Traceback" not in log and log.count("refusing to start") == 1  # one clear message, before uvicorn
 
 
 def test_a_production_desk_starts_once_the_demo_shortcuts_are_gone(demo_template: Path, tmp_path: Path) -> None:
@@ -67,7 +68,21 @@ def test_a_production_desk_starts_once_the_demo_shortcuts_are_gone(demo_template
     done = run_cli(["site", "update", "demo", "--origin", SHOP], env)
     assert done.returncode == 0, done.stderr
     production = LiveServer(data, demo=False).start()
-    production.stop()
+    try:  # a production desk does not take the demo's published password back, by API or CLI
+        admin = production.login("admin@parley.local", "a-real-password-" + str(
+            next(u["id"] for u in users if u["email"] == "admin@parley.local")))
+        agent_id = next(u["id"] for u in users if u["email"] == "agent@parley.local")
+        r = httpx.patch(f"{production.base_url}/api/admin/users/{agent_id}", headers=auth(admin),
+                        json={"password": "parley-demo"}, timeout=30)
+        assert r.status_code == 422 and "demo's published password" in r.text
+        r = httpx.post(f"{production.base_url}/api/admin/users", headers=auth(admin), timeout=30,
+                       json={"email": "new@shop.example.com", "name": "New", "password": "parley-demo", "role": "agent"})
+        assert r.status_code == 422
+        cli = run_cli(["users", "create", "--email", "new@shop.example.com", "--password", "parley-demo",
+                       "--role", "agent"], env)
+        assert cli.returncode == 2 and "demo's published password" in cli.stderr
+    finally:
+        production.stop()
 
 
 # ----------------------------------------------------------------------------- origins

@@ -8,7 +8,9 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth import MIN_PASSWORD, announce_sessions_changed, hash_password_async
-from app.deps import BrokerDep, CurrentAdmin, StoreDep
+from app.config import Settings
+from app.deps import BrokerDep, CurrentAdmin, SettingsDep, StoreDep
+from app.safety import demo_password_refused
 from app.schemas import RowId, UserPublic
 from app.validation import Line
 from app.storage.sql import Conflict, NotFound
@@ -36,13 +38,20 @@ class UserUpdate(BaseModel):
     password: str | None = Field(default=None, min_length=MIN_PASSWORD, max_length=1024)
 
 
+def refuse_demo_password(settings: Settings, password: str) -> None:
+    reason = demo_password_refused(settings, password)
+    if reason:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, reason)
+
+
 @router.get("/users", response_model=list[UserPublic])
 async def list_users(admin: CurrentAdmin, store: StoreDep) -> list[UserPublic]:
     return [UserPublic.of(u) for u in await store.list_users()]
 
 
 @router.post("/users", response_model=UserPublic, status_code=201, responses={409: {}})
-async def create_user(body: UserCreate, admin: CurrentAdmin, store: StoreDep) -> UserPublic:
+async def create_user(body: UserCreate, admin: CurrentAdmin, store: StoreDep, settings: SettingsDep) -> UserPublic:
+    refuse_demo_password(settings, body.password)
     try:
         user = await store.create_user(body.email.strip(), body.name.strip(), await hash_password_async(body.password),
                                        body.role, body.capacity)
@@ -53,7 +62,7 @@ async def create_user(body: UserCreate, admin: CurrentAdmin, store: StoreDep) ->
 
 @router.patch("/users/{user_id}", response_model=UserPublic, responses={400: {}, 404: {}})
 async def update_user(user_id: RowId, body: UserUpdate, admin: CurrentAdmin, store: StoreDep,
-                      broker: BrokerDep) -> UserPublic:
+                      broker: BrokerDep, settings: SettingsDep) -> UserPublic:
     """A new password, a new role or deactivation ends the user's sessions, and their open sockets
     close with 1008 `session ended`: they must log in again."""
     fields = body.model_dump(exclude_none=True)
@@ -61,6 +70,7 @@ async def update_user(user_id: RowId, body: UserUpdate, admin: CurrentAdmin, sto
         raise HTTPException(status.HTTP_400_BAD_REQUEST,
                             "you cannot deactivate yourself or drop your own admin role; ask another admin")
     if "password" in fields:
+        refuse_demo_password(settings, fields["password"])
         fields["password_hash"] = await hash_password_async(fields.pop("password"))
     try:
         user = await store.update_user(user_id, **fields)
