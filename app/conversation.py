@@ -535,6 +535,9 @@ class Desk:
             event, created = await self.store.append_event(
                 conversation_id, "message", "agent", text, client_msg_id=client_msg_id,
                 data={"agent": {"name": agent.name, "id": agent.id}})
+        if not created and (event.data.get("agent") or {}).get("id") != agent.id:
+            # ids are the sender's own: another agent's message (before a transfer) is not this one's retry
+            raise DeskError("duplicate_id", "that client_msg_id belongs to another agent's message; use a new one")
         if created:
             self.metrics.message()
             await self.store.mark_first_reply(case.id)

@@ -217,7 +217,22 @@ async def test_client_msg_ids_are_per_sender_and_a_retry_gets_the_stored_message
     assert ack["type"] == "ack" and ack["seq"] > handoff["seq"]  # stored, not the customer's seq
     got = await client.wait_for(lambda f: f.get("type") == "message" and f["sender"] == "agent")
     assert got["text"] == "agent reply"
-    await client.close(), await agent.close()
+    # After a transfer, the second agent's id "m-1" is not the first agent's message retried.
+    admin_token = any_server.login("admin@parley.local")
+    admin = await Client.connect(f"{any_server.ws_url}/ws/agent?token={admin_token}")
+    await admin.wait_for(is_type("queue"))
+    admin_id = httpx.get(f"{any_server.base_url}/api/auth/me", headers={"Authorization": f"Bearer {admin_token}"}).json()["id"]
+    await agent.send({"type": "transfer", "case_id": case_id, "agent_id": admin_id, "ref": "t"})
+    assert (await agent.wait_for(lambda f: f.get("ref") == "t"))["type"] == "ack"
+    await admin.send({"type": "message", "conversation_id": session["conversation_id"], "text": "admin reply",
+                      "client_msg_id": "m-1", "ref": "x"})
+    clash = await admin.wait_for(lambda f: f.get("ref") == "x")
+    assert clash["type"] == "error" and clash["code"] == "duplicate_id", clash
+    await admin.send({"type": "message", "conversation_id": session["conversation_id"], "text": "admin reply",
+                      "client_msg_id": "m-2", "ref": "y"})
+    assert (await admin.wait_for(lambda f: f.get("ref") == "y"))["type"] == "ack"
+    assert (await client.wait_for(lambda f: f.get("text") == "admin reply"))["sender"] == "agent"
+    await client.close(), await agent.close(), await admin.close()
 
 
 # ----------------------------------------------------------------------------- #9 identity

@@ -30,7 +30,7 @@ ERRORS = {404: {"description": "no such conversation or case"}, 409: {"descripti
           422: {"description": "invalid input"}, 429: {"description": "rate limited"}}
 MAX_WAIT = 30
 _STATUS = {"not_found": 404, "not_owner": 403, "forbidden": 403, "already_claimed": 409, "invalid_state": 409,
-           "rate_limited": 429}
+           "duplicate_id": 409, "rate_limited": 429}
 
 
 def _status(exc: DeskError | ev.FrameError) -> HTTPException:
