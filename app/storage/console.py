@@ -16,12 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.storage import tables as t
 from knowledge_base.sections import plain_text
 from app.storage.quality import came_back_clause
-
-
-def _tz(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
+from app.storage.mappers import as_utc
 
 
 @dataclass(frozen=True)
@@ -173,7 +168,7 @@ class ConsoleQueries:
                     ev.c.conversation_id == r.conversation_id, ev.c.sender == "customer",
                     ev.c.kind == "message").order_by(ev.c.seq.desc()).limit(1))).scalar_one_or_none()
                 out.append(CaseRow(r.id, r.conversation_id, r.status, r.reason, r.agent_id, r.agent_name,
-                                   _tz(r.queued_at), _tz(r.resolved_at), r.rating, dict(r.contact),  # type: ignore[arg-type]
+                                   as_utc(r.queued_at), as_utc(r.resolved_at), r.rating, dict(r.contact),  # type: ignore[arg-type]
                                    last or ""))
         return out
 
@@ -189,7 +184,7 @@ class ConsoleQueries:
             t.users.c.role.in_(("agent", "admin"))).order_by(t.users.c.name)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [AgentOnDuty(r.id, r.name, r.email, r.role, r.capacity, r.presence or "offline", _tz(r.last_seen),
+        return [AgentOnDuty(r.id, r.name, r.email, r.role, r.capacity, r.presence or "offline", as_utc(r.last_seen),
                             int(r.active_cases)) for r in rows]
 
     async def assigned_cases(self) -> list[AssignedCase]:
@@ -206,8 +201,8 @@ class ConsoleQueries:
             p, p.c.user_id == c.c.agent_id).where(c.c.status == "assigned", c.c.agent_id.is_not(None))
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [AssignedCase(r.id, r.conversation_id, r.agent_id, _tz(r.assigned_at), r.status,  # type: ignore[arg-type]
-                             _tz(r.last_seen), _tz(r.last_customer), _tz(r.last_agent)) for r in rows]
+        return [AssignedCase(r.id, r.conversation_id, r.agent_id, as_utc(r.assigned_at), r.status,  # type: ignore[arg-type]
+                             as_utc(r.last_seen), as_utc(r.last_customer), as_utc(r.last_agent)) for r in rows]
 
     # ------------------------------------------------------------------ live bot conversations (take over)
     async def live_bot_conversations(self, active_since: datetime, limit: int = 50,
@@ -237,10 +232,10 @@ class ConsoleQueries:
                     decision = {"action": data.get("action"), "confidence": data.get("confidence"),
                                 "article_title": article.get("title") if isinstance(article, dict) else None}
                 out.append(LiveConversation(
-                    r.id, r.lang, dict(r.contact), _tz(r.created_at), _tz(r.updated_at),  # type: ignore[arg-type]
+                    r.id, r.lang, dict(r.contact), as_utc(r.created_at), as_utc(r.updated_at),  # type: ignore[arg-type]
                     [{"seq": m.seq, "sender": m.sender,
                       "text": (plain_text(m.text) if m.sender == "bot" else m.text).strip()[:300],
-                      "action": dict(m.data).get("action"), "created_at": _tz(m.created_at)}
+                      "action": dict(m.data).get("action"), "created_at": as_utc(m.created_at)}
                      for m in reversed(recent)], decision))
         return out
 
@@ -264,7 +259,7 @@ class ConsoleQueries:
                 first = (await conn.execute(sa.select(ev.c.text).where(
                     ev.c.conversation_id == r.id, ev.c.sender == "customer", ev.c.kind == "message").order_by(
                     ev.c.seq).limit(1))).scalar_one_or_none()
-                out.append(PastConversation(r.id, _tz(r.created_at), r.status,  # type: ignore[arg-type]
+                out.append(PastConversation(r.id, as_utc(r.created_at), r.status,  # type: ignore[arg-type]
                                             case.id if case else None, case.reason if case else None,
                                             case.rating if case else None, (first or "")[:200]))
                 if len(out) >= limit:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from app.storage import tables as t
-from app.storage.mappers import _case, _conversation, _event, _tz
+from app.storage.mappers import _case, _conversation, _event, as_utc
 from app.storage.records import Case, Conversation, Event
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class EditorQueries:
             rows = (await conn.execute(sa.select(t.conversations.c.id, t.conversations.c.created_at,
                                                  t.conversations.c.contact).where(
                 t.conversations.c.created_at >= since).order_by(t.conversations.c.created_at))).all()
-        return [(r.id, _tz(r.created_at), dict(r.contact or {})) for r in rows]  # type: ignore[misc]
+        return [(r.id, as_utc(r.created_at), dict(r.contact or {})) for r in rows]  # type: ignore[misc]
 
     async def user_names(self) -> dict[int, str]:
         async with self.engine.connect() as conn:

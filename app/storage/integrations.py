@@ -9,7 +9,7 @@ processes, exactly one worker sends a given row at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,16 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.storage import tables as t
 from app.storage.records import User
 from app.storage.sites import Audit
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _tz(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
+from app.storage.mappers import as_utc, utcnow
 
 
 @dataclass(frozen=True)
@@ -97,23 +88,23 @@ class Attempt:
 
 def _token(row: Any) -> ApiToken:
     return ApiToken(row.id, row.prefix, row.name, row.user_id, list(row.scopes), row.created_by,
-                    _tz(row.created_at), _tz(row.expires_at), _tz(row.last_used_at), _tz(row.revoked_at))  # type: ignore[arg-type]
+                    as_utc(row.created_at), as_utc(row.expires_at), as_utc(row.last_used_at), as_utc(row.revoked_at))  # type: ignore[arg-type]
 
 
 def _endpoint(row: Any) -> Endpoint:
     return Endpoint(row.id, row.url, row.description, list(row.events), row.secret, row.previous_secret,
-                    _tz(row.previous_secret_expires_at), bool(row.enabled), row.disabled_reason,
-                    _tz(row.failing_since), _tz(row.created_at), _tz(row.updated_at))  # type: ignore[arg-type]
+                    as_utc(row.previous_secret_expires_at), bool(row.enabled), row.disabled_reason,
+                    as_utc(row.failing_since), as_utc(row.created_at), as_utc(row.updated_at))  # type: ignore[arg-type]
 
 
 def _delivery(row: Any) -> Delivery:
     return Delivery(row.id, row.endpoint_id, row.source, row.event_type, row.conversation_id, row.seq, row.payload,
-                    row.status, row.attempts, _tz(row.next_attempt_at), _tz(row.created_at),  # type: ignore[arg-type]
-                    _tz(row.delivered_at), row.last_error)
+                    row.status, row.attempts, as_utc(row.next_attempt_at), as_utc(row.created_at),  # type: ignore[arg-type]
+                    as_utc(row.delivered_at), row.last_error)
 
 
 def _attempt(row: Any) -> Attempt:
-    return Attempt(row.id, row.delivery_id, _tz(row.started_at), row.status_code, row.latency_ms, row.error)  # type: ignore[arg-type]
+    return Attempt(row.id, row.delivery_id, as_utc(row.started_at), row.status_code, row.latency_ms, row.error)  # type: ignore[arg-type]
 
 
 ENDPOINT_FIELDS = {"url", "description", "events", "enabled", "disabled_reason", "failing_since", "secret",
@@ -172,7 +163,7 @@ class IntegrationStore:
             return None
         token = _token(row)
         user = User(row.user_id, row.email, row.user_name, row.role, bool(row.active), row.capacity,
-                    _tz(row.user_created_at))  # type: ignore[arg-type]
+                    as_utc(row.user_created_at))  # type: ignore[arg-type]
         if token.last_used_at is None or token.last_used_at < now - touch_after:
             async with self.engine.begin() as conn:
                 await conn.execute(t.api_tokens.update().where(t.api_tokens.c.id == token.id).values(last_used_at=now))

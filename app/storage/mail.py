@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.storage import tables as t
+from app.storage.mappers import as_utc, utcnow
 from app.storage.records import Event
 
 if TYPE_CHECKING:
@@ -85,16 +86,6 @@ LEASE = timedelta(minutes=5)
 SETTLE = timedelta(seconds=1)  # a row claimed by a process that then died is claimed again after this
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _tz(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
-
-
 @dataclass(frozen=True)
 class Thread:
     conversation_id: str
@@ -136,7 +127,7 @@ def _thread(row: Any) -> Thread:
 
 def _followup(row: Any) -> Followup:
     return Followup(row.id, row.conversation_id, row.case_id, row.reason, row.after_seq, row.status, row.channel,
-                    row.answer, _tz(row.due_at))  # type: ignore[arg-type]
+                    row.answer, as_utc(row.due_at))  # type: ignore[arg-type]
 
 
 # The events the channel acts on: replies to email, and the handoffs that schedule follow-ups.
@@ -236,7 +227,7 @@ class MailStore:
             rows = []
             for r in (await conn.execute(sa.select(t.events).where(t.events.c.id > cursor)
                                          .order_by(t.events.c.id).limit(limit))).all():
-                if _tz(r.created_at) > settled:  # type: ignore[operator]
+                if as_utc(r.created_at) > settled:  # type: ignore[operator]
                     break
                 last = r.id
                 if r.kind in WATCHED_KINDS and r.visibility == "public":

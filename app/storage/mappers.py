@@ -8,32 +8,37 @@ from typing import Any
 from app.storage.records import Article, Case, Conversation, Event, User
 
 
-def _tz(value: datetime | None) -> datetime | None:
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime (SQLite returns naive ones)."""
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=timezone.utc)
 
 
 def _user(row: Any) -> User:
-    return User(row.id, row.email, row.name, row.role, bool(row.active), row.capacity, _tz(row.created_at))  # type: ignore[arg-type]
+    return User(row.id, row.email, row.name, row.role, bool(row.active), row.capacity, as_utc(row.created_at))  # type: ignore[arg-type]
 
 
 def _article(row: Any) -> Article:
     return Article(row.id, row.title, row.category, row.body, list(row.questions), list(row.tags), row.status,
-                   row.version, _tz(row.created_at), _tz(row.updated_at), row.updated_by)  # type: ignore[arg-type]
+                   row.version, as_utc(row.created_at), as_utc(row.updated_at), row.updated_by)  # type: ignore[arg-type]
 
 
 def _conversation(row: Any) -> Conversation:
     return Conversation(row.id, row.status, row.lang, row.site_key, dict(row.contact), row.last_seq,
-                        dict(row.bot_state), row.current_case_id, _tz(row.created_at), _tz(row.updated_at))  # type: ignore[arg-type]
+                        dict(row.bot_state), row.current_case_id, as_utc(row.created_at), as_utc(row.updated_at))  # type: ignore[arg-type]
 
 
 def _event(row: Any) -> Event:
     return Event(row.conversation_id, row.seq, row.kind, row.sender, row.visibility, row.text, dict(row.data),
-                 row.client_msg_id, _tz(row.created_at))  # type: ignore[arg-type]
+                 row.client_msg_id, as_utc(row.created_at))  # type: ignore[arg-type]
 
 
 def _case(row: Any) -> Case:
     return Case(row.id, row.conversation_id, row.status, row.reason, row.agent_id, dict(row.packet),
-                _tz(row.created_at), _tz(row.queued_at), _tz(row.assigned_at), _tz(row.first_reply_at),  # type: ignore[arg-type]
-                _tz(row.resolved_at), row.rating, row.rating_comment, row.contact_email)
+                as_utc(row.created_at), as_utc(row.queued_at), as_utc(row.assigned_at), as_utc(row.first_reply_at),  # type: ignore[arg-type]
+                as_utc(row.resolved_at), row.rating, row.rating_comment, row.contact_email)

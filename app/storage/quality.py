@@ -15,18 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.storage import tables as t
+from app.storage.mappers import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 LOW_RATING = 2  # CSAT is 1..5 (cases.rating); 1 and 2 are unhappy
 UNHAPPY_KINDS = ("low_rating", "frustration", "repeated_failure", "recontact")
-
-
-def _tz(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
 
 
 def _plus_days(column: Any, days: int, dialect: str) -> Any:
@@ -138,7 +133,7 @@ class QualityQueries:
             rows = (await conn.execute(base.order_by(c.c.queued_at.desc(), c.c.id.desc()).limit(limit).offset(
                 offset))).all()
         return [UnhappyRow(r.id, r.conversation_id, r.status, r.reason, r.agent_id, r.agent_name,
-                           _tz(r.queued_at), _tz(r.resolved_at), r.rating, r.rating_comment,  # type: ignore[arg-type]
+                           as_utc(r.queued_at), as_utc(r.resolved_at), r.rating, r.rating_comment,  # type: ignore[arg-type]
                            dict(r.contact or {}), r.conversation_status, bool(r.came_back)) for r in rows], total
 
     async def first_return(self, case_id: int, days: int = 7) -> Return | None:
@@ -151,7 +146,7 @@ class QualityQueries:
                 c.c.id == case_id))).first()
             if row is None or row.resolved_at is None:
                 return None
-            resolved = _tz(row.resolved_at)
+            resolved = as_utc(row.resolved_at)
             assert resolved is not None
             until = resolved + timedelta(days=days)
             contact = dict(row.contact or {})
@@ -174,7 +169,7 @@ class QualityQueries:
                 ev.c.created_at > resolved, ev.c.created_at <= until).order_by(ev.c.created_at).limit(1))).first()
         if first is None:
             return None
-        return Return(first.conversation_id, _tz(first.created_at), first.text)  # type: ignore[arg-type]
+        return Return(first.conversation_id, as_utc(first.created_at), first.text)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ suggestions learned from the desk
     async def suggestion_decisions(self) -> dict[tuple[str, str], SuggestionDecision]:
@@ -183,7 +178,7 @@ class QualityQueries:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(sa.select(s))).all()
         return {(r.article_id, r.question_key): SuggestionDecision(r.article_id, r.question, r.status, r.decided_by,
-                                                                  _tz(r.decided_at)) for r in rows}  # type: ignore[arg-type]
+                                                                  as_utc(r.decided_at)) for r in rows}  # type: ignore[arg-type]
 
     async def decide_suggestion(self, article_id: str, question: str, status: str, user_id: int | None) -> None:
         """Record an editor's accept or dismiss; a second decision on the same suggestion is refused."""

@@ -13,22 +13,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.storage import tables as t
+from app.storage.mappers import as_utc
 from app.storage.records import AuditEntry, Site
 
 SITE_FIELDS = {"name", "allowed_origins", "identity_secret", "enforce_identity", "enabled", "language",
                "previous_identity_secret", "previous_secret_expires_at", "business_hours"}
 
 
-def _tz(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
-
-
 def _site(row: Any) -> Site:
     return Site(row.key, row.name, list(row.allowed_origins), row.identity_secret, bool(row.enforce_identity),
-                bool(row.enabled), row.language, row.previous_identity_secret, _tz(row.previous_secret_expires_at),
-                _tz(row.created_at), _tz(row.updated_at), row.business_hours)
+                bool(row.enabled), row.language, row.previous_identity_secret, as_utc(row.previous_secret_expires_at),
+                as_utc(row.created_at), as_utc(row.updated_at), row.business_hours)
 
 
 class Audit:
@@ -99,5 +94,5 @@ class SiteQueries:
             query = query.where(t.audit_log.c.target == target)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [AuditEntry(r.id, _tz(r.created_at), r.actor_id, r.actor, r.action, r.target, dict(r.detail))  # type: ignore[arg-type]
+        return [AuditEntry(r.id, as_utc(r.created_at), r.actor_id, r.actor, r.action, r.target, dict(r.detail))  # type: ignore[arg-type]
                 for r in rows]

@@ -9,7 +9,7 @@ both engines and across processes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from app.storage.console import ConsoleQueries
 from app.storage.privacy import PrivacyQueries
 from app.storage.quality import QualityQueries
 from app.storage.sites import SiteQueries
-from app.storage.mappers import _article, _case, _conversation, _event, _tz, _user  # noqa: F401
+from app.storage.mappers import _article, _case, _conversation, _event, _user, as_utc, utcnow  # noqa: F401
 from app.storage.records import (
     Article, ArticleVersion, Case, Conversation, Event, QueueItem, Site, Transition, User,
 )
@@ -46,10 +46,6 @@ class Conflict(Exception):
         super().__init__(detail)
         self.code = code
         self.detail = detail
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -245,7 +241,7 @@ class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries, QualityQueries, Si
             rows = (await conn.execute(sa.select(t.article_versions).where(
                 t.article_versions.c.article_id == article_id).order_by(t.article_versions.c.version))).all()
         return [ArticleVersion(r.article_id, r.version, r.title, r.category, r.body, list(r.questions), list(r.tags),
-                               r.status, r.author_id, _tz(r.created_at)) for r in rows]  # type: ignore[arg-type]
+                               r.status, r.author_id, as_utc(r.created_at)) for r in rows]  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ index entries (vectors)
     async def replace_entries(self, article_id: str, model: str, entries: Iterable[tuple[str, int, str]],
