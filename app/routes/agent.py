@@ -16,6 +16,7 @@ from app.auth import sessions_channel, user_for_token
 from app.conversation import AGENTS_CHANNEL, QUEUE_CHANNEL, DeskError, case_summary, conversation_channel, event_from_wire
 from app.deps import Services, send_text, websocket_token
 from app.ratelimit import FrameBudget, spend_frame
+from app.realtime.delivery import in_order
 from app.schemas import UserPublic
 from app.storage.records import Event, User
 from app.takeover import join
@@ -79,16 +80,13 @@ class AgentSession:
         conv_id = event.conversation_id
         async with self._send_lock:
             last = self.opened.get(conv_id)
-            if last is None or event.seq <= last:
-                return
-            batch = [event]
-            if event.seq > last + 1:
-                batch = [e for e in await self.desk.transcript(conv_id, last, include_internal=True) if e.seq <= event.seq] or [event]
-            for item in batch:
-                if item.seq > self.opened[conv_id]:
-                    if self.ws.application_state == WebSocketState.CONNECTED:
-                        await send_text(self.ws, json.dumps(ev.agent_event_frame(item), default=str))
-                    self.opened[conv_id] = item.seq
+            if last is None:
+                return  # not open on this socket
+            for item in await in_order(event, last, lambda after: self.desk.transcript(conv_id, after,
+                                                                                        include_internal=True)):
+                if self.ws.application_state == WebSocketState.CONNECTED:
+                    await send_text(self.ws, json.dumps(ev.agent_event_frame(item), default=str))
+                self.opened[conv_id] = item.seq
 
     async def writer(self) -> None:
         try:

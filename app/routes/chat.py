@@ -26,6 +26,7 @@ from app.deps import DeskDep, Services, send_text
 from app.logging import bind_conversation
 from app.mail import MailError, compose, send as send_mail
 from app.ratelimit import FrameBudget, spend_frame
+from app.realtime.delivery import in_order
 from app.sites import origin_matches
 from app.storage.records import Conversation, Event
 from app.storage.tables import INT_MAX
@@ -105,15 +106,10 @@ class CustomerSession:
     async def deliver(self, event: Event) -> None:
         """Send an event once, in order; fill any gap from the store first."""
         async with self._send_lock:
-            if event.seq <= self.last_seq:
+            batch = await in_order(event, self.last_seq, lambda after: self.desk.transcript(self.conv.id, after))
+            if not batch:
                 return
-            batch = [event]
-            if event.seq > self.last_seq + 1:
-                batch = await self.desk.transcript(self.conv.id, self.last_seq)
-                batch = [e for e in batch if e.seq <= event.seq] or [event]
             for item in batch:
-                if item.seq <= self.last_seq:
-                    continue
                 if customer_may_see(item.visibility):
                     if item.kind == "handoff":
                         self.status = item.data.get("status") or self.status
