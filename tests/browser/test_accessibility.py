@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.pages import desk_sign_in
 from tests.harness import SHOTS, LiveServer
 
 pytestmark = pytest.mark.browser
@@ -84,16 +85,6 @@ def new_context(browser: Any, **kw: Any) -> Any:
     return browser.new_context(bypass_csp=True, **{"viewport": DESKTOP, **kw})
 
 
-def sign_in(page: Any, base: str, email: str, then: str | None = None) -> None:
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", "parley-demo")
-    page.click("#login-submit")
-    page.wait_for_url("**/console")
-    if then:
-        page.goto(base + then)
-
-
 def ask_for_a_person(shop: Any, base: str, question: str) -> str:
     """A customer on the demo shop asks the bot, gets its answer, then asks for a person; returns the conversation id."""
     shop.goto(base + "/demo")
@@ -151,7 +142,7 @@ def test_the_widget_closed_open_answered_and_queued_has_no_serious_violations(
     ctx, agent = new_context(browser), new_context(browser)
     try:
         desk = agent.new_page()  # an agent online, so asking for a person queues the customer
-        sign_in(desk, base, "agent@parley.local")
+        desk_sign_in(desk, base, "agent@parley.local")
         desk.locator("#conn-status[data-state=online]").wait_for()
         shop = ctx.new_page()
         shop.goto(base + "/demo")
@@ -249,7 +240,7 @@ def test_the_editor_analytics_gaps_and_admin_pages_have_no_serious_violations(
         page.wait_for_load_state("networkidle")
         found["editor-gaps"] = scan(page, "editor-gaps")
         admin = new_context(browser).new_page()
-        sign_in(admin, base, "admin@parley.local", then="/admin")
+        desk_sign_in(admin, base, "admin@parley.local", then="/admin")
         admin.locator("#t-user option", has_text="agent@parley.local").wait_for(state="attached")
         admin.wait_for_load_state("networkidle")
         found["admin"] = scan(admin, "admin")
@@ -365,7 +356,7 @@ def test_the_widget_and_console_at_200_percent_zoom_keep_their_controls_on_scree
     customer, agent = new_context(browser, **zoom), new_context(browser, **zoom)
     try:
         desk = agent.new_page()  # online first, so the customer is queued rather than offered email
-        sign_in(desk, base, "agent@parley.local")
+        desk_sign_in(desk, base, "agent@parley.local")
         desk.locator("#conn-status[data-state=online]").wait_for()
         shop = customer.new_page()
         shop.goto(base + "/demo")

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser.pages import desk_sign_in
 from tests.harness import SHOTS, LiveServer
 
 pytestmark = pytest.mark.browser
@@ -15,12 +16,7 @@ pytestmark = pytest.mark.browser
 def test_an_admin_creates_and_revokes_an_api_token_and_adds_a_webhook_on_the_admin_page(
         browser: Any, live_server: LiveServer) -> None:
     page = browser.new_page()
-    page.goto(live_server.base_url + "/login")
-    page.fill("#email", "admin@parley.local")
-    page.fill("#password", "parley-demo")
-    page.click("#login-submit")
-    page.wait_for_url("**/console")
-    page.goto(live_server.base_url + "/admin")
+    desk_sign_in(page, live_server.base_url, "admin@parley.local", then="/admin")
     page.locator("#t-user option", has_text="agent@parley.local").wait_for(state="attached")
     page.fill("#t-name", "<b>CRM</b> sync")
     page.select_option("#t-user", label="agent@parley.local (agent)")

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser.pages import editor_sign_in
 from tests.harness import SHOTS, LiveServer
 
 pytestmark = pytest.mark.browser
@@ -21,11 +22,7 @@ def test_calibration_page_shows_the_derivation_and_sets_an_override(browser: Any
     page.set_default_timeout(90_000)  # one failure of three runs on the loaded 2-core box, not reproduced
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(server.base_url + "/editor")
-    page.fill("#email", "editor@parley.local")
-    page.fill("#password", "parley-demo")
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("#app:not([hidden])")
+    editor_sign_in(page, server.base_url, "/editor")
     page.click("nav a[href='/editor/calibration']")
     page.wait_for_selector("#eff-answer:not(:empty)")
     cal = api["calibration"]

@@ -78,7 +78,7 @@ def test_customer_in_widget_and_agent_in_console_through_the_whole_case(browser:
         box.fill(question)
         box.press("Enter")
         chat.locator("#msgs a.art").first.wait_for()  # the bot answers with an article first
-        chat.get_by_role("button", name="Talk to a person").click()
+        chat.get_by_role("button", name="Talk to a person", exact=True).click()
         chat.locator("#queue").wait_for(state="visible")
         frame = next(f for f in shop.frames if "/widget/frame.html" in f.url)
         widget_state = json.loads(frame.evaluate("localStorage.getItem('parley:demo')") or "{}")

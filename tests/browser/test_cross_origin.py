@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser.pages import desk_sign_in
 from tests.harness import SHOTS, LiveServer, free_port
 
 pytestmark = pytest.mark.browser
@@ -85,12 +86,7 @@ def test_the_frame_refuses_an_origin_the_site_does_not_allow(browser: Any, live_
 def test_an_admin_creates_a_site_on_the_admin_page_and_gets_the_script_tag(browser: Any,
                                                                            live_server: LiveServer) -> None:
     page = browser.new_page()
-    page.goto(live_server.base_url + "/login")
-    page.fill("#email", "admin@parley.local")
-    page.fill("#password", "parley-demo")
-    page.click("#login-submit")
-    page.wait_for_url("**/console")
-    page.goto(live_server.base_url + "/admin")
+    desk_sign_in(page, live_server.base_url, "admin@parley.local", then="/admin")
     page.fill("#f-name", "<b>Page</b> shop")
     page.fill("#f-key", "from-page")
     page.fill("#f-origins", "https://page-shop.example\n*.page-shop.example")

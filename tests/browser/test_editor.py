@@ -8,15 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser.pages import editor_sign_in
 from tests.harness import SHOTS, Client, LiveServer, is_type
 
 pytestmark = pytest.mark.browser
 def login(page: Any, server: LiveServer, path: str) -> None:
-    page.goto(server.base_url + path)
-    page.fill("#email", "editor@parley.local")
-    page.fill("#password", "parley-demo")
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("#app:not([hidden])")
+    editor_sign_in(page, server.base_url, path)
 
 
 def shot(page: Any, name: str) -> None:

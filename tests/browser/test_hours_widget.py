@@ -20,6 +20,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from tests.browser.pages import desk_sign_in
 from tests.harness import SHOTS, LiveServer, free_port
 
 pytestmark = pytest.mark.browser
@@ -170,12 +171,7 @@ def test_a_verified_customer_is_greeted_by_name_and_reads_an_earlier_conversatio
 
 def test_an_admin_sets_business_hours_on_the_admin_page(browser: Any, live_server: LiveServer) -> None:
     page = browser.new_page(viewport={"width": 1200, "height": 1400})
-    page.goto(live_server.base_url + "/login")
-    page.fill("#email", "admin@parley.local")
-    page.fill("#password", "parley-demo")
-    page.click("#login-submit")
-    page.wait_for_url("**/console")
-    page.goto(live_server.base_url + "/admin")
+    desk_sign_in(page, live_server.base_url, "admin@parley.local", then="/admin")
     page.fill("#f-name", "Hours page shop")
     page.fill("#f-key", "hours-page")
     page.fill("#f-origins", "https://hours-page.example")

@@ -299,7 +299,7 @@ def test_demo_page_embeds_the_widget_isolated_from_hostile_css(tab: Tab) -> None
     assert panel and 380 <= panel["width"] <= 400 and panel["height"] > 500, panel
     chat = tab.chat
     assert chat.locator("h1").inner_text() == "Lumen & Loom"
-    assert chat.get_by_role("button", name="Talk to a person").is_visible()
+    assert chat.get_by_role("button", name="Talk to a person", exact=True).is_visible()
     assert "Questions about an order" in chat.locator("#msgs").inner_text()
     assert tab.frame().evaluate("document.activeElement.id") == "input", (
         "opening moves focus to the composer"
@@ -533,7 +533,7 @@ def test_talk_to_a_person_queue_agent_unread_badge_rating_and_transcript(
 ) -> None:
     tab.goto().open()
     tab.ask("my parcel arrived damaged")
-    tab.chat.get_by_role("button", name="Talk to a person").click()
+    tab.chat.get_by_role("button", name="Talk to a person", exact=True).click()
     queue = tab.chat.locator("#queue")
     queue.wait_for(state="visible")
     assert re.search(r"You are (number \d+ in line|next in line)", queue.inner_text()), (
@@ -541,7 +541,7 @@ def test_talk_to_a_person_queue_agent_unread_badge_rating_and_transcript(
     )
     assert "Estimated wait" in queue.inner_text()
     assert tab.chat.locator("#subt").inner_text() == "Waiting for a person"
-    assert tab.chat.get_by_role("button", name="Talk to a person").is_disabled()
+    assert tab.chat.get_by_role("button", name="Talk to a person", exact=True).is_disabled()
     tab.shot("06-queue-position")
 
     conversation = tab.state()["conv"]
@@ -669,7 +669,7 @@ def test_a_resolved_chat_emails_the_transcript(browser: Any, fresh_server: Any) 
             agent = Agent(ws)
             tab.goto().open()
             tab.ask("my parcel arrived damaged")
-            tab.chat.get_by_role("button", name="Talk to a person").click()
+            tab.chat.get_by_role("button", name="Talk to a person", exact=True).click()
             case_id = agent.case_for(tab.state()["conv"])
             agent.send({"type": "claim", "case_id": case_id})
             agent.send({"type": "resolve", "case_id": case_id})
@@ -704,7 +704,7 @@ def test_offline_desk_is_honest_and_takes_an_email(browser: Any, fresh_server: A
     context = browser.new_context(viewport=DESKTOP)
     tab = Tab(context.new_page(), server.base_url)
     tab.goto().open()
-    tab.chat.get_by_role("button", name="Talk to a person").click()
+    tab.chat.get_by_role("button", name="Talk to a person", exact=True).click()
     card = tab.chat.locator("form.card")
     card.wait_for(timeout=8000)
     assert tab.chat.locator("#subt").inner_text() == "Our team is away right now"

@@ -23,7 +23,7 @@ def test_the_widget_asks_did_that_solve_it_and_records_the_answer(browser: Any, 
             agent = Agent(ws)
             tab.goto().open()
             tab.ask("my parcel arrived damaged")
-            tab.chat.get_by_role("button", name="Talk to a person").click()
+            tab.chat.get_by_role("button", name="Talk to a person", exact=True).click()
             case_id = agent.case_for(tab.state()["conv"])
             agent.send({"type": "claim", "case_id": case_id})
             agent.send({"type": "resolve", "case_id": case_id})
