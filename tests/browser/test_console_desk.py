@@ -93,7 +93,8 @@ def test_take_over_from_the_bot_with_context_shortcuts_and_capacity_at_1024_and_
         desk.click("#join-btn")
         chat.locator("#msgs").get_by_text("Alex Agent has joined the chat.").wait_for()
         desk.locator("#resolve-btn").wait_for(state="visible")
-        assert desk.locator("#packet-question").inner_text() == question
+        packet = desk.locator("#packet-question")  # the case's packet arrives just after the claim's ack
+        wait_until(desk, lambda: packet.inner_text() == question, f"the packet's question {question!r}")
         facts = desk.locator("#customer-facts")
         wait_until(desk, lambda: "Local time" in facts.inner_text(), "the customer's context")
         text = facts.inner_text()
