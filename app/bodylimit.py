@@ -4,7 +4,8 @@ An ASGI middleware, so it runs before FastAPI reads (and buffers) anything: a de
 Content-Length over the limit is answered at once, and a chunked body is counted as it streams
 and cut off at the limit. Limits (app.config): PARLEY_MAX_BODY_BYTES for the API,
 PARLEY_MAX_ARTICLE_BODY_BYTES for the article and content-gap routes, PARLEY_MAX_UPLOAD_BYTES for
-the article import, PARLEY_MAIL_MAX_BYTES for the inbound email webhook.
+the article import, PARLEY_MAIL_MAX_BYTES for the inbound email webhook, PARLEY_MAX_ATTACHMENT_BYTES
+for attachment uploads.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from app.config import Settings
 IMPORT_PATH = "/api/articles/import"
 ARTICLE_PREFIXES = ("/api/articles", "/api/gaps")
 MAIL_INBOUND_PATH = "/api/mail/inbound"  # a raw email: PARLEY_MAIL_MAX_BYTES
+CUSTOMER_ATTACHMENTS_PATH = "/api/chat/attachments"  # a file: PARLEY_MAX_ATTACHMENT_BYTES
+STAFF_ATTACHMENTS = ("/api/console/conversations/", "/attachments")  # …/{conversation id}/attachments
 
 
 class BodyTooLarge(HTTPException):
@@ -38,6 +41,8 @@ def limit_for(settings: Settings, path: str) -> int:
         return settings.max_upload_bytes
     if path == MAIL_INBOUND_PATH:
         return settings.mail_max_bytes
+    if path == CUSTOMER_ATTACHMENTS_PATH or (path.startswith(STAFF_ATTACHMENTS[0]) and path.endswith(STAFF_ATTACHMENTS[1])):
+        return settings.max_attachment_bytes
     if path.startswith(ARTICLE_PREFIXES):
         return settings.max_article_body_bytes
     return settings.max_body_bytes

@@ -103,6 +103,15 @@ class Settings(BaseSettings):
                                         "characters.")
     max_upload_bytes: int = Field(default=20_971_520, ge=1024, description="Largest article import file "
                                   "(POST /api/articles/import).")
+    max_attachment_bytes: int = Field(default=10_485_760, ge=1024, le=104_857_600, description="Largest file a "
+                                      "customer or an agent may attach (POST …/attachments); a larger one is refused "
+                                      "with 413 before more than this is read.")
+    max_attachments_per_conversation: int = Field(default=50, ge=1, le=10_000, description="Attachments one "
+                                                  "conversation may hold; more are refused with 409.")
+    attachments_per_hour: int = Field(default=30, ge=1, description="Attachments one conversation may upload per hour "
+                                      "(customer and agents together); more get 429.")
+    ip_attachments_per_hour: int = Field(default=100, ge=1, description="Customer attachments per client IP per hour, "
+                                         "over all its conversations.")
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=300, description="A request's line and headers (the "
                                           "websocket handshake included) must arrive within this time of its first "
                                           "byte, and a new connection must start its first request within it; else the "

@@ -297,12 +297,16 @@ def event_frame(event: Event) -> dict[str, Any]:
     for key in ("html", "more_html", "offer_person"):  # a bot answer's rendered section (knowledge_base/render.py)
         if data.get(key):
             frame[key] = data[key]
+    if isinstance(data.get("attachment"), dict):  # a file (app/attachments.py): the customer's download url
+        frame["attachment"] = dict(data["attachment"], url=f"/api/chat/attachments/{data['attachment'].get('id')}")
     return frame
 
 
 def agent_event_frame(event: Event) -> dict[str, Any]:
     """The same event for agents: adds visibility and the bot's decision record."""
     frame = event_frame(event)
+    if "attachment" in frame:  # agents download through the staff route
+        frame["attachment"]["url"] = f"/api/console/attachments/{frame['attachment'].get('id')}"
     frame["visibility"] = event.visibility
     frame["data"] = event.data
     return {"type": "event", "conversation_id": event.conversation_id, "event": frame}

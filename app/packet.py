@@ -25,7 +25,7 @@ def asked_question(events: list[Event], reason: str, triggered_by_message: bool)
     """
     turns: list[tuple[str, str | None]] = []  # (customer text, action of the bot's reply to it)
     for event in events:
-        if event.kind != "message":
+        if event.kind != "message" or "attachment" in event.data:  # a file is not a question
             continue
         if event.sender == "customer":
             turns.append((event.text, None))
@@ -63,7 +63,8 @@ def last_decision(events: list[Event]) -> dict[str, Any] | None:
 
 def build_packet(events: list[Event], bot_state: dict[str, Any], reason: str, *, triggered_by_message: bool,
                  confidence: float | None, candidates: list[Any]) -> dict[str, Any]:
-    customer_texts = [e.text for e in events if e.sender == "customer" and e.kind == "message"]
+    customer_texts = [e.text for e in events if e.sender == "customer" and e.kind == "message"
+                      and "attachment" not in e.data]
     return {
         "reason": reason,
         "question": asked_question(events, reason, triggered_by_message),
@@ -72,4 +73,7 @@ def build_packet(events: list[Event], bot_state: dict[str, Any], reason: str, *,
         "offered": bot_state.get("offered", []),
         "confidence": round(confidence, 4) if confidence is not None else None,
         "candidates": candidates,
+        # files the customer sent before the handoff, by name (app/attachments.py)
+        "attachments": [e.data["attachment"].get("name") for e in events
+                        if e.sender == "customer" and isinstance(e.data.get("attachment"), dict)],
     }

@@ -57,7 +57,7 @@ async def erase_contact(settings: Settings, store: SqlStore, key: str, broker: B
 async def purge(settings: Settings, store: SqlStore, days: int | None = None, broker: Broker | None = None) -> dict[str, Any]:
     days = settings.retention_days if days is None else days
     if days <= 0:
-        return {"conversations": 0, "events": 0, "cases": 0, "redis_keys": 0, "retention_days": 0}
+        return {"conversations": 0, "events": 0, "cases": 0, "attachments": 0, "redis_keys": 0, "retention_days": 0}
     ids, counts = await store.purge_older_than(days)
     redis_keys = await _forget_redis(settings, ids)
     await _announce(broker, ids)

@@ -40,6 +40,8 @@ class CustomerLimits:
         self.session_messages: RateLimitItem = RateLimitItemPerMinute(settings.messages_per_minute)
         self.ip_messages: RateLimitItem = RateLimitItemPerMinute(settings.ip_messages_per_minute)
         self.ip_conversations: RateLimitItem = RateLimitItemPerMinute(settings.conversations_per_minute)
+        self.attachments: RateLimitItem = RateLimitItemPerHour(settings.attachments_per_hour)
+        self.ip_attachments: RateLimitItem = RateLimitItemPerHour(settings.ip_attachments_per_hour)
         self.transcript_emails: RateLimitItem = RateLimitItemPerHour(settings.transcript_emails_per_hour)
         self.ip_transcript_emails: RateLimitItem = RateLimitItemPerHour(settings.transcript_emails_per_ip_per_hour)
         self.all_transcript_emails: RateLimitItem = RateLimitItemPerHour(settings.transcript_emails_total_per_hour)
@@ -62,6 +64,15 @@ class CustomerLimits:
 
     async def hit_new_conversation(self, ip: str) -> bool:
         return await self._hit(self.ip_conversations, "conversation", "ip", ip)
+
+    async def hit_attachment(self, conversation_id: str, ip: str | None) -> str | None:
+        """None when allowed, else the scope that refused it: `conversation` (customer and agents
+        together) or `ip` (customers only: `ip` None for an agent's upload)."""
+        if not await self._hit(self.attachments, "attachment", "session", conversation_id):
+            return "conversation"
+        if ip is not None and not await self._hit(self.ip_attachments, "attachment", "ip", ip):
+            return "ip"
+        return None
 
     async def hit_transcript_email(self, conversation_id: str, ip: str = "unknown") -> str | None:
         """None when allowed, else the scope that refused it: `conversation`, `ip` or `desk`."""

@@ -67,7 +67,7 @@ class GapItem:
 
 def _customer_text_before(events: list[Event], seq: int) -> str | None:
     for e in reversed(events):
-        if e.seq < seq and e.sender == "customer" and e.kind == "message":
+        if e.seq < seq and e.sender == "customer" and e.kind == "message" and "attachment" not in e.data:
             return e.text
     return None
 
@@ -86,7 +86,7 @@ def gap_items(activity: Activity, now: datetime, abandon_after: timedelta) -> li
         for e in events:
             if e.kind == "handoff" and e.data.get("status"):
                 queued = e.data["status"] == "queued"
-            if queued and e.sender == "customer" and e.kind == "message" and e.text.strip():
+            if queued and e.sender == "customer" and e.kind == "message" and e.text.strip() and "attachment" not in e.data:
                 items.append(GapItem("while_queued", e.text, conv.id, e.created_at, _agent_reply_after(events, e.seq)))
             elif e.sender == "bot" and e.data.get("action") == "clarify" and (
                     e.data.get("decision") or {}).get("reason") == "low_confidence":

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app import events as ev
+from app.attachments import export_text
 from app.conversation import QUEUE_CHANNEL, DeskError, conversation_channel, event_from_wire, transcript_entry
 from app.customer_context import customer_context
 from app.hours import hours_from_json
@@ -425,7 +426,7 @@ def transcript_text(conversation_id: str, events: list[Event]) -> str:
     for e in events:
         if e.kind in ("message", "handoff"):
             who = (e.data.get("agent") or {}).get("name") if e.sender == "agent" else e.sender.capitalize()
-            lines.append(transcript_entry(f"[{e.created_at:%Y-%m-%d %H:%M}] {who}: ", e.text))
+            lines.append(transcript_entry(f"[{e.created_at:%Y-%m-%d %H:%M}] {who}: ", export_text(e)))
     return "\n".join(lines) + "\n"
 
 

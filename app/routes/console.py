@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app import web
 from app.auth import user_for_token
+from app.attachments import export_text
 from app.conversation import case_summary, transcript_entry
 from app.deps import CurrentAdmin, CurrentAgent, KnowledgeDep, StoreDep, bearer_token
 from app.events import ConversationId
@@ -300,7 +301,7 @@ async def export_case(case_id: RowId, user: CurrentAgent, store: StoreDep,
         if e.kind == "note":
             lines.append(transcript_entry(f"{stamp} (internal note) {_who(e)}: ", e.text))
         elif e.kind in ("message", "handoff"):
-            lines.append(transcript_entry(f"{stamp} {_who(e)}: ", e.text))
+            lines.append(transcript_entry(f"{stamp} {_who(e)}: ", export_text(e)))
         elif e.kind == "feedback":
             lines.append(f"{stamp} Customer marked answer #{e.data.get('seq')} "
                          f"{'helpful' if e.data.get('helpful') else 'not helpful'}")

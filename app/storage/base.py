@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from app.storage.quality import Return, SuggestionDecision, UnhappyRow
     from app.storage.records import (
         Article,
+        Attachment,
         ArticleVersion,
         AuditEntry,
         Case,
@@ -102,6 +103,13 @@ class Store(Protocol):
     async def update_user(self, user_id: int, **fields: Any) -> User: ...
     # Create or update; returns the article and 'created', 'updated' or 'unchanged'.
     async def upsert_article(self, article_id: str, title: str, body: str, category: str | None, questions: list[str], tags: list[str], status: str, author_id: int | None = ...) -> tuple[Article, str]: ...
+
+    # ---- app.storage.attachments
+    # Store the file and its message event (kind `message`, `data.attachment`) in one transaction,
+    async def add_attachment(self, attachment_id: str, conversation_id: str, sender: str, name: str, content_type: str, content: bytes, text: str, data: dict[str, Any], uploaded_by: int | None = ..., max_count: int = ...) -> tuple[Event, Conversation]: ...
+    async def get_attachment(self, attachment_id: str) -> Attachment | None: ...
+    # The conversation's attachments without their bytes, in seq order.
+    async def list_attachments(self, conversation_id: str) -> list[Attachment]: ...
 
     # ---- app.storage.editor
     async def activity(self, since: datetime, until: datetime) -> Activity: ...

@@ -2,8 +2,8 @@
 
 A contact is an email or a site `user_id`: matched in `conversations.contact` (email or user_id,
 emails case-insensitively) and in `cases.contact_email`. Erasing deletes the conversations and
-every row derived from them (events, cases with their escalation packets); nothing else holds
-customer text (the search index is built from articles only).
+every row derived from them (events, cases with their escalation packets, attachments with their
+bytes); nothing else holds customer text or files (the search index is built from articles only).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.storage import tables as t
+from app.storage.attachments import _list as _attachments
 
 
 def _iso(value: Any) -> Any:
@@ -57,18 +58,25 @@ class PrivacyQueries:
                     t.events.c.conversation_id == conversation_id).order_by(t.events.c.seq))).all()
                 cases = (await conn.execute(sa.select(t.cases).where(
                     t.cases.c.conversation_id == conversation_id).order_by(t.cases.c.id))).all()
+                files = await _attachments(conn, conversation_id)  # metadata; the bytes by their download routes
                 conversations.append({**_row(conv, skip=("token_hash",)),
                                       "events": [_row(e, skip=("id",)) for e in events],
                                       "cases": [_row(c) for c in cases],
+                                      "attachments": [{"id": a.id, "seq": a.seq, "sender": a.sender, "name": a.name,
+                                                       "content_type": a.content_type, "size": a.size,
+                                                       "sha256": a.sha256, "created_at": a.created_at.isoformat()}
+                                                      for a in files],
                                       # how this conversation names the contact: signed by the host site, or only claimed
                                       "email_verified": "email" in dict(conv.contact).get("verified_fields", []),
                                       "user_id_verified": "user_id" in dict(conv.contact).get("verified_fields", [])})
         return {"contact": key, "exported_at": datetime.now(timezone.utc).isoformat(), "conversations": conversations}
 
     async def _delete_conversations(self, conn: AsyncConnection, ids: list[str]) -> dict[str, int]:
-        counts = {"conversations": 0, "events": 0, "cases": 0}
+        counts = {"conversations": 0, "events": 0, "cases": 0, "attachments": 0}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
+            counts["attachments"] += (await conn.execute(
+                t.attachments.delete().where(t.attachments.c.conversation_id.in_(chunk)))).rowcount
             counts["events"] += (await conn.execute(t.events.delete().where(t.events.c.conversation_id.in_(chunk)))).rowcount
             counts["cases"] += (await conn.execute(t.cases.delete().where(t.cases.c.conversation_id.in_(chunk)))).rowcount
             counts["conversations"] += (await conn.execute(

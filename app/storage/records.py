@@ -145,3 +145,20 @@ class Transition:
     case: Case
     event: Event
     conversation: Conversation
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent in a conversation (app/attachments.py): its metadata and, from get_attachment, its bytes."""
+
+    id: str
+    conversation_id: str
+    seq: int
+    sender: str
+    uploaded_by: int | None
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+    data: bytes = b""

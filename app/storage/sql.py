@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from app.storage import tables as t
+from app.storage.attachments import AttachmentQueries
 from app.storage.editor import EditorQueries
 from app.storage.console import ConsoleQueries
 from app.storage.privacy import PrivacyQueries
@@ -75,7 +76,7 @@ def session_ends_on(changes: dict[str, Any], old_role: str) -> bool:
             or ("role" in changes and changes["role"] != old_role))
 
 
-class SqlStore(ConsoleQueries, EditorQueries, PrivacyQueries, QualityQueries, SiteQueries):
+class SqlStore(AttachmentQueries, ConsoleQueries, EditorQueries, PrivacyQueries, QualityQueries, SiteQueries):
     """The Store protocol (app.storage.base.Store) over SQLAlchemy Core."""
 
     def __init__(self, engine: AsyncEngine) -> None:

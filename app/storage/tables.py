@@ -277,3 +277,19 @@ desk_settings = sa.Table(  # desk-wide settings changed at run time (the bot's t
     sa.Column("updated_at", TS, nullable=False),
     sa.Column("updated_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
 )
+
+attachments = sa.Table(  # files sent in a conversation: metadata and bytes, deleted with the conversation
+    "attachments", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),  # att_ + 32 hex: unguessable, but every download is authorised too
+    sa.Column("conversation_id", sa.String(40), sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("seq", sa.Integer, nullable=False),  # the message event that carries it
+    sa.Column("sender", sa.String(16), nullable=False),  # customer | agent
+    sa.Column("uploaded_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),  # the agent, for agents
+    sa.Column("name", sa.String(255), nullable=False),  # sanitised (app/attachments.py)
+    sa.Column("content_type", sa.String(64), nullable=False),  # decided by the bytes, never by the client
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),  # BLOB on SQLite, bytea on PostgreSQL
+    sa.Column("created_at", TS, nullable=False),
+)
