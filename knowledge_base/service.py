@@ -17,7 +17,7 @@ import numpy as np
 from knowledge_base.calibration import ANSWER_QUANTILE, OFFER_QUANTILE, Calibration, calibrate, offtopic_messages
 from knowledge_base.chunking import Entry, article_entries, plain_text, sections_of
 from knowledge_base.classifier import ArticleClassifier, train_classifier
-from knowledge_base.embedder import Embedder
+from knowledge_base.embedder import Embedder, encode_entries, query_vectors
 from knowledge_base.index import ArticleHit, VectorIndex
 from knowledge_base.lexical import LexicalIndex
 from knowledge_base.models import Candidate, SearchResult
@@ -25,6 +25,8 @@ from knowledge_base.sections import shown_part
 
 SNIPPET_CHARS = 900
 LEXICAL_WEIGHT = 0.3  # chosen on doc2dial val from 0, 0.1, 0.2, 0.3 (parley eval doc2dial)
+LANGUAGE_CODES = {"english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it",
+                  "portuguese": "pt", "dutch": "nl"}
 LEXICAL_CANDIDATES = 10  # the best lexical articles are scored even if the dense search missed them
 
 
@@ -40,7 +42,7 @@ def embed_article(embedder: Embedder, article_id: str, title: str, body: str,
                   questions: list[str] | tuple[str, ...], chunk_words: int) -> tuple[list[Entry], np.ndarray]:
     """The entries of an article and their vectors, ready to store and index."""
     entries = article_entries(article_id, title, body, questions, chunk_words)
-    return entries, embedder.encode([e.text for e in entries])
+    return entries, encode_entries(embedder, [e.text for e in entries], [e.kind == "question" for e in entries])
 
 
 def embed_articles(embedder: Embedder, articles: Sequence[tuple[str, str, str, Sequence[str]]],
@@ -51,12 +53,18 @@ def embed_articles(embedder: Embedder, articles: Sequence[tuple[str, str, str, S
     encoded once. A bulk import's cost is this call."""
     entries = [article_entries(aid, title, body, list(questions), chunk_words)
                for aid, title, body, questions in articles]
-    unique: dict[str, int] = {}
+    asymmetric = getattr(embedder, "encode_queries", None) is not None  # a question is then not a passage
+
+    def key(e: Entry) -> tuple[bool, str]:
+        return (asymmetric and e.kind == "question", e.text)
+
+    unique: dict[tuple[bool, str], int] = {}
     for article in entries:
         for e in article:
-            unique.setdefault(e.text, len(unique))
-    vectors = embedder.encode(list(unique)) if unique else np.zeros((0, embedder.dim), dtype=np.float32)
-    return [(article, vectors[[unique[e.text] for e in article]].reshape(len(article), embedder.dim))
+            unique.setdefault(key(e), len(unique))
+    vectors = (encode_entries(embedder, [t for _, t in unique], [q for q, _ in unique]) if unique
+               else np.zeros((0, embedder.dim), dtype=np.float32))
+    return [(article, vectors[[unique[key(e)] for e in article]].reshape(len(article), embedder.dim))
             for article in entries]
 
 
@@ -76,6 +84,7 @@ class KnowledgeBase:
         self.classifier: ArticleClassifier | None = None
         self.lexical_weight = lexical_weight
         self.lexical = LexicalIndex(language) if lexical_weight else None
+        self.lang = LANGUAGE_CODES.get(language, language[:2])  # what the articles are written in
         self._calibration: Calibration | None = None
         self._calibration_lock = threading.Lock()
         self._offtopic: np.ndarray | None = None
@@ -153,9 +162,13 @@ class KnowledgeBase:
         return Candidate(art.id, art.title, score, shown.text, art.url, shown.more, section)
 
     # ----------------------------------------------------------------- search
-    def rank(self, vector: np.ndarray, text: str, k: int = 5) -> list[tuple[ArticleHit, float]]:
+    def rank(self, vector: np.ndarray, text: str, k: int = 5, lexical_match: bool = True) -> list[tuple[ArticleHit, float]]:
         """(hit, score) for the best `k` articles, best first: dense score plus the lexical bonus;
-        the classifier, where one is trained, moves its pick to the front."""
+        the classifier, where one is trained, moves its pick to the front. Without `lexical_match`
+        (a question in another language than the articles': their words cannot match) the score is
+        the dense one alone, unscaled, as if the lexical part agreed with it."""
+        if not lexical_match:
+            return self._rank_dense(vector, k)
         hits = self.index.search_articles(vector, k=max(k, 20), aggregate_k=self.aggregate_k)
         lexical = self.lexical.scores(text) if self.lexical is not None and self.lexical_weight else {}
         if lexical:
@@ -180,16 +193,31 @@ class KnowledgeBase:
                     ranked = [pair, *(p for p in ranked if p[0].article_id != picked)]
         return ranked[:k]
 
+    def _rank_dense(self, vector: np.ndarray, k: int) -> list[tuple[ArticleHit, float]]:
+        ranked = [(h, h.score) for h in self.index.search_articles(vector, k=max(k, 20), aggregate_k=self.aggregate_k)]
+        classifier = self.current_classifier
+        if ranked and classifier is not None:
+            picked, _ = classifier.pick(vector)
+            pair = next((p for p in ranked if p[0].article_id == picked), None)
+            if pair is None:
+                hit = self.index.score_article(picked, vector, self.aggregate_k)
+                pair = (hit, hit.score) if hit else None
+            if pair is not None:
+                ranked = [pair, *(p for p in ranked if p[0].article_id != picked)]
+        return ranked[:k]
+
     def _fused(self, dense: float, lexical: float) -> float:
         """Dense cosine plus the weighted lexical bonus, scaled back to at most 1 (the confidence
         customers' clients and the metrics see stays a 0..1 figure)."""
         return (dense + self.lexical_weight * lexical) / (1.0 + self.lexical_weight)
 
-    def search(self, text: str, k: int = 5) -> SearchResult:
+    def search(self, text: str, k: int = 5, lang: str | None = None) -> SearchResult:
+        """`lang`: the language the question is written in, where known (bot/language.py); one other
+        than the articles' is matched by meaning alone."""
         t0 = time.perf_counter()
-        vector = self.embedder.encode([text])[0]
+        vector = query_vectors(self.embedder, [text])[0]
         t1 = time.perf_counter()
-        ranked = self.rank(vector, text, k)
+        ranked = self.rank(vector, text, k, lexical_match=lang is None or lang == self.lang)
         t2 = time.perf_counter()
         candidates = []
         for hit, score in ranked:
@@ -222,7 +250,7 @@ class KnowledgeBase:
                 return cal
             messages = offtopic_messages()
             if self._offtopic is None:
-                self._offtopic = self.embedder.encode(list(messages))
+                self._offtopic = query_vectors(self.embedder, list(messages))
             scores = []
             if self.articles:
                 for text, vector in zip(messages, self._offtopic):

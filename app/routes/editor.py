@@ -30,6 +30,7 @@ from app.storage.records import Article, ArticleVersion
 from app.validation import Line, Text
 from bot import ConversationContext, respond
 from knowledge_base.chunking import article_entries, sections_of
+from knowledge_base.embedder import encode_entries, query_vectors
 from knowledge_base.index import top_k_mean
 from knowledge_base.models import (
     ARTICLE_ID_RE,
@@ -226,11 +227,11 @@ class DraftOverlay:
         self.body = draft.body
         entries = article_entries(self.article_id, draft.title, draft.body, draft.questions, chunk_words)
         self.entries = entries
-        self.vectors = kb.embedder.encode([e.text for e in entries])
+        self.vectors = encode_entries(kb.embedder, [e.text for e in entries], [e.kind == "question" for e in entries])
 
     def search(self, text: str, k: int = 5) -> SearchResult:
         t0 = time.perf_counter()
-        vector = self.kb.embedder.encode([text])[0]
+        vector = query_vectors(self.kb.embedder, [text])[0]
         t1 = time.perf_counter()
         candidates = []
         for hit in self.kb.index.search_articles(vector, k=k + 1, aggregate_k=self.kb.aggregate_k):
