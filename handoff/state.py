@@ -5,6 +5,9 @@
                         ^                  |  \\--hand_back--> bot
                         +---release--------+   \\--transfer--> assigned (another agent)
     resolved --customer writes--> bot;  queued --resolve--> resolved (closed as a ticket)
+    resolved --"not solved" to a follow-up--> assigned (its owner), or --escalate--> queued (owner gone)
+
+An open case's status is its conversation's owner state, moved by the same actions (app/storage/sql.py).
 
 The bot may speak only in state `bot`. Every transition is checked here, server-side.
 """
@@ -30,6 +33,7 @@ class Action(str, Enum):
     HAND_BACK = "hand_back"
     REOPEN = "reopen"  # the customer writes after resolution: the bot takes it again
     TAKE_OVER = "take_over"  # an agent joins a conversation the bot is handling
+    RETURN = "return"  # the customer says a resolved case is not solved: back to the agent who owned it
 
 
 _TRANSITIONS: dict[tuple[Owner, Action], Owner] = {
@@ -43,6 +47,7 @@ _TRANSITIONS: dict[tuple[Owner, Action], Owner] = {
     (Owner.ASSIGNED, Action.HAND_BACK): Owner.BOT,
     (Owner.RESOLVED, Action.REOPEN): Owner.BOT,
     (Owner.BOT, Action.TAKE_OVER): Owner.ASSIGNED,
+    (Owner.RESOLVED, Action.RETURN): Owner.ASSIGNED,
 }
 
 

@@ -17,6 +17,12 @@ def test_the_happy_path() -> None:
         assert state is expected
 
 
+def test_a_resolved_case_the_customer_says_is_not_solved_goes_back_to_its_owner_or_the_queue() -> None:
+    assert transition(Owner.RESOLVED, Action.RETURN) is Owner.ASSIGNED
+    assert transition(Owner.RESOLVED, Action.ESCALATE) is Owner.QUEUED
+    assert not allowed(Owner.ASSIGNED, Action.RETURN) and not allowed(Owner.BOT, Action.RETURN)
+
+
 @pytest.mark.parametrize("state,action", [(Owner.BOT, Action.CLAIM), (Owner.QUEUED, Action.ESCALATE),
                                           (Owner.ASSIGNED, Action.CLAIM), (Owner.RESOLVED, Action.RESOLVE),
                                           (Owner.BOT, Action.HAND_BACK), (Owner.QUEUED, Action.HAND_BACK)])

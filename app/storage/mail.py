@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from app.storage import tables as t
 from app.storage.mappers import as_utc, utcnow
 from app.storage.records import Event
+from handoff.state import Action, Owner, transition
 
 if TYPE_CHECKING:
     from app.storage.sql import SqlStore
@@ -400,7 +401,8 @@ class MailStore:
             if case.agent_id is not None:
                 owner = (await conn.execute(sa.select(t.users).where(
                     t.users.c.id == case.agent_id, t.users.c.active.is_(True)))).first()
-            status = "assigned" if owner is not None else "queued"
+            # back to its owner, or (the owner gone) to the queue: both moves of handoff/state.py
+            status = transition(Owner.RESOLVED, Action.RETURN if owner is not None else Action.ESCALATE).value
             values: dict[str, Any] = {"status": status, "resolved_at": None}
             if owner is None:
                 values.update(agent_id=None, assigned_at=None, queued_at=utcnow())

@@ -457,24 +457,24 @@ class SqlStore(AttachmentQueries, ConsoleQueries, EditorQueries, PrivacyQueries,
             conv = await self._locked_conversation(conn, case.conversation_id)
             if conv.current_case_id != case.id or case.status not in ("queued", "assigned"):
                 raise Conflict("invalid_state", f"case {case_id} is {case.status}")
+            if action is Action.CLAIM and case.status != "queued":
+                raise Conflict("already_claimed", f"case {case_id} was already claimed")
+            try:  # an open case's status is its conversation's owner: one machine (handoff/state.py)
+                new = transition(case.status, action).value
+            except InvalidTransition as exc:
+                raise Conflict("invalid_state", f"case {case_id}: {exc}") from None
             if action is Action.CLAIM:
-                if case.status != "queued":
-                    raise Conflict("already_claimed", f"case {case_id} was already claimed")
                 assert actor_id is not None
                 await self._check_capacity(conn, actor_id)
-                values: dict[str, Any] = dict(status="assigned", agent_id=actor_id, assigned_at=now)
-            elif action is Action.RESOLVE and case.status == "queued":
-                values = dict(status="resolved", resolved_at=now)
+                values: dict[str, Any] = dict(status=new, agent_id=actor_id, assigned_at=now)
             else:
-                if case.status != "assigned":
-                    raise Conflict("invalid_state", f"case {case_id} is {case.status}, not assigned")
-                if require_owner and case.agent_id != actor_id:
+                if case.status == "assigned" and require_owner and case.agent_id != actor_id:
                     raise Conflict("not_owner", f"case {case_id} is assigned to another agent")
                 values = {
-                    Action.RELEASE: dict(status="queued", agent_id=None, assigned_at=None),
-                    Action.TRANSFER: dict(agent_id=target_agent_id, assigned_at=now),
-                    Action.RESOLVE: dict(status="resolved", resolved_at=now),
-                    Action.HAND_BACK: dict(status="bot", resolved_at=now),
+                    Action.RELEASE: dict(status=new, agent_id=None, assigned_at=None),
+                    Action.TRANSFER: dict(status=new, agent_id=target_agent_id, assigned_at=now),
+                    Action.RESOLVE: dict(status=new, resolved_at=now),
+                    Action.HAND_BACK: dict(status=new, resolved_at=now),
                 }[action]
             where = [t.cases.c.id == case_id, t.cases.c.status == case.status]
             if action is Action.CLAIM:  # the capacity check again, in the write itself
@@ -539,7 +539,8 @@ class SqlStore(AttachmentQueries, ConsoleQueries, EditorQueries, PrivacyQueries,
         async with self.engine.begin() as conn:
             row = (await conn.execute(t.conversations.update().where(
                 t.conversations.c.id == conversation_id, t.conversations.c.status == Owner.RESOLVED.value).values(
-                status=Owner.BOT.value, updated_at=utcnow()).returning(t.conversations))).first()
+                status=transition(Owner.RESOLVED, Action.REOPEN).value, updated_at=utcnow())
+                .returning(t.conversations))).first()
         return _conversation(row) if row else None
 
     async def mark_first_reply(self, case_id: int) -> None:
