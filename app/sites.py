@@ -7,6 +7,8 @@ every change is written with its audit entry (app/storage/sites.py).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import re
 import secrets
@@ -188,3 +190,23 @@ async def rotate_secret(store: Any, who: Audit, key: str, grace_hours: float = 2
     if site is None:
         raise LookupError(key)
     return site, secret
+
+
+def signed_identity(site: Site, user_id: str, email: str | None, name: str | None, user_hash: str | None,
+                    now: datetime) -> list[str]:
+    """Which of the attributes a host page claims its HMAC covers: all of those given when the hash is
+    HMAC-SHA256(secret, "user_id\nemail\nname"), only `user_id` for the older hash over the user id
+    alone, none otherwise. The current secret and, in its grace period, the previous one verify."""
+    if not user_hash:
+        return []
+    shown = {"user_id": user_id, "email": email, "name": name}
+    canonical = "\n".join([user_id, email or "", name or ""])  # no field holds a newline
+    signed: list[str] = []
+    for secret in site.identity_secrets(now):
+        full = hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+        legacy = hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+        if hmac.compare_digest(full, user_hash):
+            return [k for k, v in shown.items() if v]
+        if hmac.compare_digest(legacy, user_hash):
+            signed = ["user_id"]  # name and email stay claims
+    return signed

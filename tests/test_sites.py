@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,8 @@ import pytest
 import websockets
 
 from app.config import Settings
-from app.sites import SiteError, normalize_origin, origin_matches
+from app.storage.records import Site
+from app.sites import SiteError, normalize_origin, origin_matches, signed_identity
 from tests.harness import Client, LiveServer, copy_data, is_type, run_cli, server_env
 
 SHOP = "https://shop.example.com"
@@ -222,3 +224,22 @@ def test_the_cli_creates_lists_updates_rotates_disables_and_audits(demo_template
     assert [line.split("\t")[2] for line in audit[:4]] == ["site.disabled", "site.secret_rotated", "site.updated",
                                                            "site.created"]
     assert all(line.split("\t")[1] == "cli" for line in audit[:4])
+
+
+# ----------------------------------------------------------------------------- identity hashes
+def sign(secret: str, *parts: str) -> str:
+    return hmac.new(secret.encode(), "\n".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def test_the_identity_hash_covers_exactly_the_attributes_it_signs() -> None:
+    now = datetime.now(timezone.utc)
+    site = Site("shop", "Shop", [SHOP], "new-secret", True, previous_identity_secret="old-secret",
+                previous_secret_expires_at=now + timedelta(hours=1))
+    assert signed_identity(site, "u1", "a@x.example", "Ann", sign("new-secret", "u1", "a@x.example", "Ann"),
+                           now) == ["user_id", "email", "name"]
+    assert signed_identity(site, "u1", None, "Ann", sign("old-secret", "u1", "", "Ann"), now) == ["user_id", "name"]
+    assert signed_identity(site, "u1", "a@x.example", "Ann", sign("new-secret", "u1"), now) == ["user_id"]  # older hash
+    assert signed_identity(site, "u1", "evil@x.example", "Ann", sign("new-secret", "u1", "a@x.example", "Ann"), now) == []
+    assert signed_identity(site, "u1", None, None, None, now) == []
+    later = now + timedelta(hours=2)  # the previous secret's grace period is over
+    assert signed_identity(site, "u1", None, "Ann", sign("old-secret", "u1", "", "Ann"), later) == []

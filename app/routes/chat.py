@@ -28,7 +28,7 @@ from app.logging import bind_conversation
 from app.mail import MailError, compose, send as send_mail
 from app.ratelimit import FrameBudget, spend_frame
 from app.realtime.delivery import in_order
-from app.sites import origin_matches
+from app.sites import origin_matches, signed_identity
 from app.storage.records import Conversation, Event
 from app.storage.tables import INT_MAX
 from app.validation import Line
@@ -243,17 +243,9 @@ class CustomerSession:
 
     async def identify(self, frame: ev.Identify) -> None:
         site = await self.services.store.get_site(self.conv.site_key) if self.conv.site_key else None
-        signed: list[str] = []  # the attributes the host site's HMAC covers
         shown = {"user_id": frame.user_id, "email": frame.email, "name": frame.name}
-        if site and frame.user_hash:  # the current secret, or the previous one in its grace period
-            canonical = "\n".join([frame.user_id, frame.email or "", frame.name or ""])  # no field holds a newline
-            for secret in site.identity_secrets(datetime.now(timezone.utc)):
-                full = hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
-                legacy = hmac.new(secret.encode(), frame.user_id.encode(), hashlib.sha256).hexdigest()
-                if hmac.compare_digest(full, frame.user_hash):
-                    signed = [k for k, v in shown.items() if v]
-                elif hmac.compare_digest(legacy, frame.user_hash) and not signed:
-                    signed = ["user_id"]  # the older hash over user_id alone: name and email stay claims
+        signed = signed_identity(site, frame.user_id, frame.email, frame.name, frame.user_hash,
+                                 datetime.now(timezone.utc)) if site else []  # what the site's HMAC covers
         if site and site.enforce_identity and "user_id" not in signed:
             raise ev.FrameError("identity_rejected", "the identity hash is missing or wrong")
         verified = bool(signed) and all(k in signed for k, v in shown.items() if v)  # everything shown was signed
