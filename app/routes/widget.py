@@ -42,11 +42,11 @@ _TYPES = {
 }
 _SHORT = "public, max-age=300"
 _IMMUTABLE = "public, max-age=31536000, immutable"
-# Everything the chat frame loads comes from this origin. Who may embed it (frame-ancestors) is
+# Everything the chat frame loads comes from this origin (blob: is an attachment fetched with its token). Who may embed it (frame-ancestors) is
 # decided per widget key from the site's allowed origins, see _frame_ancestors().
 _FRAME_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors "
+    "img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors "
 )
 _ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9.-]+(?::\d{1,5})?$")  # CSP reads *.example.com as we do
 _ANCESTORS_TTL = 30.0

@@ -221,6 +221,73 @@
   $('foot').textContent = t('powered');
   if (!EMBED) D.body.classList.add('standalone');
 
+  /* ---------- attachments: sent over HTTP with the token in a header (never the URL), shown from blob: URLs ---------- */
+  var clip = $('clip'), fileIn = $('file'), upBox = $('up'), blobs = {};
+  clip.setAttribute('aria-label', t('attach'));
+  clip.title = t('attach');
+  clip.addEventListener('click', function () { fileIn.click(); });
+  fileIn.addEventListener('change', function () { if (fileIn.files[0]) upload(fileIn.files[0]); fileIn.value = ''; });
+  input.addEventListener('paste', function (e) {
+    var f = e.clipboardData && e.clipboardData.files[0];
+    if (f) { e.preventDefault(); upload(f); }
+  });
+  log.addEventListener('dragover', function (e) { e.preventDefault(); });
+  log.addEventListener('drop', function (e) {
+    e.preventDefault();
+    var f = e.dataTransfer && e.dataTransfer.files[0];
+    if (f) upload(f);
+  });
+  function upStatus(text) { upBox.textContent = text || ''; upBox.hidden = !text; }
+  function upload(file) {
+    if (!S.token) return;
+    var x = new XMLHttpRequest(), name = String(file.name || '').slice(0, 200);
+    x.open('POST', BASE + '/api/chat/attachments');
+    x.setRequestHeader('X-Conversation-Token', S.token);
+    x.setRequestHeader('X-Filename', encodeURIComponent(name));
+    upStatus(t('uploading', { name: name, pct: 0 }));
+    x.upload.onprogress = function (e) {
+      if (e.lengthComputable) upStatus(t('uploading', { name: name, pct: Math.round(e.loaded * 100 / e.total) }));
+    };
+    x.onload = function () {
+      upStatus();
+      var j = null, d;
+      try { j = JSON.parse(x.responseText); } catch (e) { /* not JSON */ }
+      if (x.status === 201 && j && j.event) return onEvent(j.event);  // stored: its seq, as the socket will say
+      d = j && j.detail;
+      flash(t('up_failed', { reason: x.status === 413 ? t('up_big') : x.status === 415 ? t('up_type') : (d && d.detail) || d || x.status }));
+    };
+    x.onerror = function () { upStatus(); flash(t('up_failed', { reason: t('waiting_net') })); };
+    x.send(file);
+  }
+  function fetchFile(a, then) {
+    if (blobs[a.id]) return then(blobs[a.id]);
+    var x = new XMLHttpRequest();
+    x.open('GET', BASE + '/api/chat/attachments/' + encodeURIComponent(a.id));
+    x.responseType = 'blob';
+    x.setRequestHeader('X-Conversation-Token', S.token || '');
+    x.onload = function () { if (x.status === 200) then(blobs[a.id] = URL.createObjectURL(x.response)); };
+    x.send();
+  }
+  function size(n) { return n < 1024 ? n + ' B' : n < 1048576 ? Math.round(n / 1024) + ' KB' : (n / 1048576).toFixed(1) + ' MB'; }
+  // An image as a thumbnail, anything else as a chip (name, size) that downloads it; text only, via DOM APIs.
+  function attachmentNode(a) {
+    if (a.image) {
+      var img = el('img', 'thumb');
+      img.alt = a.name;
+      fetchFile(a, function (u) { img.src = u; });
+      return img;
+    }
+    var b = el('button', 'file'), s = el('span', null, a.name);
+    b.type = 'button';
+    b.appendChild(icon('doc'));
+    s.appendChild(el('small', null, size(a.size)));
+    b.appendChild(s);
+    b.addEventListener('click', function () {
+      fetchFile(a, function (u) { var l = el('a'); l.href = u; l.download = a.name; D.body.appendChild(l); l.click(); l.remove(); });
+    });
+    return b;
+  }
+
   /* ---------- rendering ---------- */
   var lastGroup = null;
 
@@ -358,8 +425,8 @@
     b.appendChild(el('span', 'sr', me ? t('you_said') : t('said', { name: name })));
     var art = who === 'bot' && ev.article ? articleLink(ev.article) : null;
     if (art) { b.appendChild(art); b.classList.add('has-art'); }
-    var tx = ev.html ? rich(ev.html) : el('div', 'txt');
-    if (!ev.html) linkify(tx, ev.text);
+    var tx = ev.attachment ? attachmentNode(ev.attachment) : ev.html ? rich(ev.html) : el('div', 'txt');
+    if (!ev.html && !ev.attachment) linkify(tx, ev.text);
     b.appendChild(tx);
     if (ev.more_html) {
       // The rest of the answering section, shown on request.
@@ -502,6 +569,7 @@
     $('hav').classList.toggle('agent-av', st === 'assigned');
     var busy = st === 'queued' || st === 'assigned';
     human.disabled = busy || humanAsked;
+    clip.disabled = !S.token;
     human.title = busy ? t('human_busy') : '';
     var q = $('queue'), info = S.queue, follow = nearBottom();
     if (st === 'queued' && !offline && info) {
@@ -954,7 +1022,7 @@
     var e = { type: f.type, seq: f.seq };
     ['sender', 'text', 'article', 'suggestions', 'client_msg_id', 'created_at', 'agent', 'action',
       'html', 'more_html', 'offer_person', 'status', 'reason', 'position', 'estimated_wait_seconds', 'availability', 'agents_online',
-      'followup_id', 'back_at']
+      'followup_id', 'back_at', 'attachment']
       .forEach(function (k) { if (f[k] != null) e[k] = f[k]; });
     return e;
   }

@@ -1,6 +1,11 @@
 /* Parley widget strings. Add a language by adding a key; missing strings fall back to English. */
 window.PARLEY_I18N = {
   en: {
+    attach: "Attach a file",
+    uploading: "Sending {name}… {pct}%",
+    up_failed: "Could not send the file: {reason}",
+    up_big: "the file is too large",
+    up_type: "only images, PDF and text files can be sent",
     back_at: "We're back {when} (your time).",
     history_title: "Your earlier conversations",
     history_back: "Back to the chat",
@@ -72,6 +77,11 @@ window.PARLEY_I18N = {
     powered: 'Powered by Parley'
   },
   fr: {
+    attach: "Joindre un fichier",
+    uploading: "Envoi de {name}… {pct} %",
+    up_failed: "Fichier non envoyé : {reason}",
+    up_big: "le fichier est trop volumineux",
+    up_type: "seuls les images, PDF et fichiers texte sont acceptés",
     back_at: "Nous revenons {when} (votre heure).",
     history_title: "Vos conversations précédentes",
     history_back: "Retour à la conversation",
@@ -143,6 +153,11 @@ window.PARLEY_I18N = {
     powered: 'Propulsé par Parley'
   },
   es: {
+    attach: "Adjuntar un archivo",
+    uploading: "Enviando {name}… {pct} %",
+    up_failed: "No se pudo enviar el archivo: {reason}",
+    up_big: "el archivo es demasiado grande",
+    up_type: "solo se aceptan imágenes, PDF y archivos de texto",
     back_at: "Volvemos {when} (su hora).",
     history_title: "Sus conversaciones anteriores",
     history_back: "Volver al chat",
@@ -214,6 +229,11 @@ window.PARLEY_I18N = {
     powered: 'Con la tecnología de Parley'
   },
   de: {
+    attach: "Datei anhängen",
+    uploading: "{name} wird gesendet… {pct} %",
+    up_failed: "Datei nicht gesendet: {reason}",
+    up_big: "die Datei ist zu groß",
+    up_type: "nur Bilder, PDF- und Textdateien sind möglich",
     back_at: "Wir sind ab {when} wieder da (Ihre Zeit).",
     history_title: "Ihre früheren Gespräche",
     history_back: "Zurück zum Chat",
@@ -285,6 +305,11 @@ window.PARLEY_I18N = {
     powered: 'Bereitgestellt von Parley'
   },
   pt: {
+    attach: "Anexar um arquivo",
+    uploading: "Enviando {name}… {pct}%",
+    up_failed: "Não foi possível enviar o arquivo: {reason}",
+    up_big: "o arquivo é grande demais",
+    up_type: "só imagens, PDF e arquivos de texto são aceitos",
     back_at: "Voltamos {when} (seu horário).",
     history_title: "Suas conversas anteriores",
     history_back: "Voltar ao chat",
@@ -356,6 +381,11 @@ window.PARLEY_I18N = {
     powered: 'Desenvolvido com Parley'
   },
   it: {
+    attach: "Allega un file",
+    uploading: "Invio di {name}… {pct}%",
+    up_failed: "File non inviato: {reason}",
+    up_big: "il file è troppo grande",
+    up_type: "si possono inviare solo immagini, PDF e file di testo",
     back_at: "Torniamo {when} (la tua ora).",
     history_title: "Le tue conversazioni precedenti",
     history_back: "Torna alla chat",
@@ -427,6 +457,11 @@ window.PARLEY_I18N = {
     powered: 'Realizzato con Parley'
   },
   nl: {
+    attach: "Bestand bijvoegen",
+    uploading: "{name} wordt verstuurd… {pct}%",
+    up_failed: "Bestand niet verstuurd: {reason}",
+    up_big: "het bestand is te groot",
+    up_type: "alleen afbeeldingen, pdf- en tekstbestanden zijn mogelijk",
     back_at: "We zijn er weer {when} (uw tijd).",
     history_title: "Uw eerdere gesprekken",
     history_back: "Terug naar het gesprek",

@@ -396,6 +396,9 @@
         text: o.helpful === true ? "helpful" : o.helpful === false ? "not helpful" : "no feedback"}),
       o.confidence != null ? el("span", {class: "muted small", text: Math.round(o.confidence * 100) + "%"}) : null))
       : [el("li", {class: "muted", text: "No article was offered."})]));
+    const files = p.attachments || [];
+    $("packet-files-row").hidden = !files.length;
+    $("packet-files").textContent = files.join(", ");
   }
   function fact(dl, label, value, mark) {
     if (value == null || value === "") return;
@@ -497,10 +500,44 @@
     const cls = e.kind === "note" ? "note" : e.sender;
     const who = e.kind === "note" ? "Internal note · " + ((e.agent || (e.data || {}).agent || {}).name || "agent")
       : e.sender === "agent" ? (e.agent || {}).name || "Agent" : e.sender === "bot" ? "Bot" + (ACTIONS[e.action] && e.action !== "answer" ? " · " + ACTIONS[e.action] : "") : "Customer";
+    const file = e.attachment || (e.data || {}).attachment;
     return el("li", {class: "msg " + cls, dataset: {seq: e.seq}},
       el("span", {class: "who", text: who + " · " + clock(e.created_at)}),
-      el("div", {class: "bubble", text: e.sender === "bot" ? plainMarkdown(e.text) : e.text}),
+      file ? el("div", {class: "bubble has-file"}, fileNode(file))
+        : el("div", {class: "bubble", text: e.sender === "bot" ? plainMarkdown(e.text) : e.text}),
       e.article ? el("span", {class: "cite", text: "Article: " + e.article.title + (e.confidence != null ? " · " + Math.round(e.confidence * 100) + "%" : "")}) : null);
+  }
+  // An attachment: an image as a thumbnail opening the full file, anything else as a chip (name, size)
+  // that downloads it. The staff route authorises by the session cookie; names are set as text.
+  function fileSize(n) { return n < 1024 ? n + " B" : n < 1048576 ? Math.round(n / 1024) + " KB" : (n / 1048576).toFixed(1) + " MB"; }
+  function fileNode(a) {
+    const url = "/api/console/attachments/" + encodeURIComponent(a.id);
+    if (a.image) {
+      return el("a", {href: url, target: "_blank", rel: "noopener", title: a.name},
+        el("img", {class: "thumb", src: url, alt: a.name, loading: "lazy"}));
+    }
+    return el("a", {class: "file-chip", href: url, download: a.name},
+      el("span", {text: a.name}), el("span", {class: "muted", text: (a.content_type === "application/pdf" ? "PDF" : "Text") + " · " + fileSize(a.size)}));
+  }
+  async function attachFile(file) {
+    const chat = state.chats.get(state.active);
+    if (!chat || !file) return;
+    if (!mine(chat) || chat.mode !== "reply") { toast("Only the agent assigned to this chat can send files, as a reply.", "error"); return; }
+    const btn = $("attach-btn");
+    btn.disabled = true; btn.textContent = "Uploading…";
+    try {
+      const r = await fetch("/api/console/conversations/" + encodeURIComponent(chat.id) + "/attachments", {
+        method: "POST", credentials: "same-origin", body: file,
+        headers: {"X-Requested-With": "parley-console", "X-Filename": encodeURIComponent(file.name || "")}});
+      if (r.status === 401) { location.assign("/login"); return; }
+      const body = await r.json().catch(() => null);
+      if (!r.ok) {
+        const d = body && body.detail;
+        toast(r.status === 413 ? "The file is too large." : r.status === 415 ? "Only images, PDF and text files can be sent."
+          : (d && (d.detail || d)) || ("Not sent: " + r.status), "error");
+      }  // stored: the socket brings the event in seq order, as for every message
+    } catch (err) { toast("The file was not sent: " + err.message, "error"); }
+    finally { btn.disabled = false; btn.textContent = "Attach"; }
   }
   function appendEvent(e, bulk) {
     const node = eventNode(e);
@@ -779,6 +816,12 @@
   function init() {
     for (const t of document.querySelectorAll(".tab")) t.onclick = () => showView(t.dataset.view);
     $("composer").addEventListener("submit", submit);
+    $("attach-btn").onclick = () => $("attach-file").click();
+    $("attach-file").onchange = () => { const f = $("attach-file").files[0]; $("attach-file").value = ""; attachFile(f); };
+    $("draft").addEventListener("paste", (e) => {
+      const f = e.clipboardData && e.clipboardData.files[0];
+      if (f) { e.preventDefault(); attachFile(f); }
+    });
     $("draft").addEventListener("input", () => { typed(); shortcutHint(); });
     $("composer-hint").textContent = HINT;
     $("join-btn").onclick = () => { if (state.active) join(state.active); };
