@@ -18,15 +18,23 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def host_site(live_server: LiveServer, admin_token: str) -> Iterator[str]:
-    """A shop page on http://127.0.0.2:<port> embedding the widget by one script tag, and its site."""
+def host_site(browser: Any, live_server: LiveServer) -> Iterator[str]:
+    """A shop page on http://127.0.0.2:<port> embedding the widget by one script tag, and its site,
+    created as an admin does it: on the admin page, pasting the tag the page shows."""
     port = free_port()
     origin = f"http://127.0.0.2:{port}"
-    r = httpx.post(live_server.base_url + "/api/admin/sites", headers={"Authorization": f"Bearer {admin_token}"},
-                   json={"name": "Second-origin shop", "key": "elsewhere", "allowed_origins": [origin]})
-    assert r.status_code == 201, r.text
+    admin = browser.new_page()
+    desk_sign_in(admin, live_server.base_url, "admin@parley.local", then="/admin")
+    admin.fill("#f-name", "Second-origin shop")
+    admin.fill("#f-key", "elsewhere")
+    admin.fill("#f-origins", origin)
+    admin.click("#f-submit")
+    admin.locator("#secret-box").wait_for(state="visible")
+    tag = admin.locator("#tag-value").text_content() or ""
+    admin.close()
+    assert 'data-parley-key="elsewhere"' in tag, tag
     page = (f"<!doctype html><html lang=en><title>Shop elsewhere</title><h1>Another company's shop</h1>"
-            f"{r.json()['script_tag']}</html>").encode()
+            f"{tag}</html>").encode()
 
     class Page(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
