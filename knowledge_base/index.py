@@ -55,6 +55,7 @@ class VectorIndex:
         self._vectors: dict[str, np.ndarray] = {}  # per article, rows in the order of _by_article
         self._chunk_rows: dict[str, np.ndarray] = {}  # per article, which of those rows are body chunks
         self._question_rows: dict[str, np.ndarray] = {}  # per article, which rows are example questions
+        self._other_rows: dict[str, np.ndarray | None] = {}  # the rest (title, sentences); None: no questions
         self._next_id = 1
         self.generation = 0  # bumped by every change, so a model trained on the entries knows it is stale
         self._lock = threading.RLock()
@@ -80,9 +81,15 @@ class VectorIndex:
                 self._entries[entry_id] = entry
             self._by_article[article_id] = ids.tolist()
             self._vectors[article_id] = vectors.copy()
-            self._chunk_rows[article_id] = np.asarray([i for i, e in enumerate(entries) if e.kind == "chunk"], dtype=np.int64)
-            self._question_rows[article_id] = _rows(entries, "question")
+            self._set_rows_locked(article_id, entries)
             self.generation += 1
+
+    def _set_rows_locked(self, article_id: str, entries: list[Entry]) -> None:
+        """Which of an article's rows are body chunks, example questions and the rest, once per change."""
+        self._chunk_rows[article_id] = _rows(entries, "chunk")
+        questions = self._question_rows[article_id] = _rows(entries, "question")
+        self._other_rows[article_id] = (np.setdiff1d(np.arange(len(entries)), questions, assume_unique=True)
+                                        if len(questions) else None)
 
     def remove_article(self, article_id: str) -> None:
         with self._lock:
@@ -100,6 +107,7 @@ class VectorIndex:
         self._vectors.pop(article_id, None)
         self._chunk_rows.pop(article_id, None)
         self._question_rows.pop(article_id, None)
+        self._other_rows.pop(article_id, None)
         if ids:
             self._index.remove_ids(np.asarray(ids, dtype=np.int64))
             for entry_id in ids:
@@ -129,10 +137,13 @@ class VectorIndex:
         every candidate is then re-scored exactly over all of its entries, so its top-k is complete.
         """
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(self.dim)
-        hits = self.search(query, max(depth, 20 * aggregate_k))
         ranked: list[ArticleHit] = []
         with self._lock:
-            for aid in dict.fromkeys(h.entry.article_id for h in hits):
+            if not self._entries:
+                return []
+            _, ids = self._index.search(query.reshape(1, self.dim), min(max(depth, 20 * aggregate_k), len(self._entries)))
+            entries = self._entries  # only the nominated articles are needed here, in rank order, not Hit objects
+            for aid in dict.fromkeys(entries[i].article_id for i in ids[0].tolist() if i in entries):
                 hit = self._score_locked(aid, query, aggregate_k)
                 if hit is not None:
                     ranked.append(hit)
@@ -157,8 +168,7 @@ class VectorIndex:
         # them is steadier than the single best (CLINC150 val). The title and body sentences each
         # say something different: the single best of them counts (doc2dial train+val: max 64.8 %
         # top-1 against 63.7 % for the mean of three).
-        questions = self._question_rows[article_id]
-        others = np.setdiff1d(np.arange(len(scores)), questions, assume_unique=True) if len(questions) else None
+        questions, others = self._question_rows[article_id], self._other_rows[article_id]
         score = float(scores.max()) if others is None else max(
             top_k_mean(scores[questions], aggregate_k), float(scores[others].max()) if len(others) else 0.0)
         return ArticleHit(article_id, score, best, chunk)
@@ -198,9 +208,7 @@ class VectorIndex:
             index._by_article.setdefault(entry.article_id, []).append(int(key))
         for article_id, ids in index._by_article.items():
             index._vectors[article_id] = np.vstack([index._index.reconstruct(i) for i in ids]).astype(np.float32)
-            index._chunk_rows[article_id] = np.asarray(
-                [row for row, i in enumerate(ids) if index._entries[i].kind == "chunk"], dtype=np.int64)
-            index._question_rows[article_id] = _rows([index._entries[i] for i in ids], "question")
+            index._set_rows_locked(article_id, [index._entries[i] for i in ids])
         return index
 
 
