@@ -167,10 +167,13 @@ class KnowledgeBase:
         the classifier, where one is trained, moves its pick to the front. Without `lexical_match`
         (a question in another language than the articles': their words cannot match) the score is
         the dense one alone, unscaled, as if the lexical part agreed with it."""
-        if not lexical_match:
-            return self._rank_dense(vector, k)
         hits = self.index.search_articles(vector, k=max(k, 20), aggregate_k=self.aggregate_k)
-        lexical = self.lexical.scores(text) if self.lexical is not None and self.lexical_weight else {}
+        lexical = (self.lexical.scores(text) if lexical_match and self.lexical is not None and self.lexical_weight
+                   else {})
+
+        def score(hit: ArticleHit) -> float:
+            return self._fused(hit.score, lexical.get(hit.article_id, 0.0)) if lexical_match else hit.score
+
         if lexical:
             seen = {h.article_id for h in hits}
             for aid in sorted(lexical, key=lexical.__getitem__, reverse=True)[:LEXICAL_CANDIDATES]:
@@ -178,8 +181,7 @@ class KnowledgeBase:
                     hit = self.index.score_article(aid, vector, self.aggregate_k)
                     if hit is not None:
                         hits.append(hit)
-        ranked = sorted(((h, self._fused(h.score, lexical.get(h.article_id, 0.0))) for h in hits),
-                        key=lambda pair: pair[1], reverse=True)
+        ranked = sorted(((h, score(h)) for h in hits), key=lambda pair: pair[1], reverse=True)
         classifier = self.current_classifier
         if ranked and classifier is not None:
             # the classifier picks the article; its own score stays the confidence
@@ -188,22 +190,9 @@ class KnowledgeBase:
                 pair = next((p for p in ranked if p[0].article_id == picked), None)
                 if pair is None:
                     hit = self.index.score_article(picked, vector, self.aggregate_k)
-                    pair = (hit, self._fused(hit.score, lexical.get(picked, 0.0))) if hit else None
+                    pair = (hit, score(hit)) if hit else None
                 if pair is not None:
                     ranked = [pair, *(p for p in ranked if p[0].article_id != picked)]
-        return ranked[:k]
-
-    def _rank_dense(self, vector: np.ndarray, k: int) -> list[tuple[ArticleHit, float]]:
-        ranked = [(h, h.score) for h in self.index.search_articles(vector, k=max(k, 20), aggregate_k=self.aggregate_k)]
-        classifier = self.current_classifier
-        if ranked and classifier is not None:
-            picked, _ = classifier.pick(vector)
-            pair = next((p for p in ranked if p[0].article_id == picked), None)
-            if pair is None:
-                hit = self.index.score_article(picked, vector, self.aggregate_k)
-                pair = (hit, hit.score) if hit else None
-            if pair is not None:
-                ranked = [pair, *(p for p in ranked if p[0].article_id != picked)]
         return ranked[:k]
 
     def _fused(self, dense: float, lexical: float) -> float:
