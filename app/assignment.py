@@ -4,8 +4,9 @@ One background task per process, started by the app's lifespan. Every change goe
 atomic store transitions as a click in the console (claim has exactly one winner), so two processes
 running this loop at once cannot assign one case twice.
 
-- round robin (PARLEY_ASSIGN_MODE=round_robin): the oldest queued case goes to the online agent
-  under their capacity who was assigned least recently. The loads read here only choose whom to try:
+- round robin (PARLEY_ASSIGN_MODE=round_robin): the first queued case (most urgent, then oldest)
+  goes to the online agent under their capacity who was assigned least recently, a member of the
+  case's team when one is free. The loads read here only choose whom to try:
   the claim itself checks the capacity in the database (SqlStore.case_action), so two processes
   choosing from stale reads still never exceed it.
 - release: an assigned case returns to the queue, keeping its place, when its agent has been
@@ -131,11 +132,15 @@ class Assigner:
         agents = [a for a in await self.store.agents_on_duty()
                   if a.presence == "online" and a.last_seen and now - a.last_seen < PRESENCE_STALE]
         load = {a.id: a.active_cases for a in agents}
+        members = {team.id: set(team.member_ids) for team in await self.store.list_teams()}
         done = []
         for item in await self.store.queue():
             eligible = [a for a in agents if load[a.id] < a.capacity]
             if not eligible:
                 break
+            team = members.get(item.case.team_id or 0, set())
+            if any(a.id in team for a in eligible):  # the case's team first; anyone when none of it is free
+                eligible = [a for a in eligible if a.id in team]
             previous = self.released_from.get(item.case.id)
             if previous is not None and len(eligible) > 1:
                 eligible = [a for a in eligible if a.id != previous]  # give it to someone else if we can

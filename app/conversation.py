@@ -520,6 +520,41 @@ class Desk:
                                        {"status": "assigned", "agent": {"name": target.name, "id": target.id},
                                         "transferred_from": agent.id}, target=target)
 
+    async def transfer_to_team(self, case_id: int, agent: User, team_id: int) -> Transition:
+        """Back in the queue, for `team_id`: assigned --release--> queued, with the case's new team
+        set in the same write. The owner (or an admin) may do it."""
+        team = await self.store.get_team(team_id)
+        if team is None:
+            raise DeskError("not_found", f"team {team_id} not found")
+        case = await self.store.get_case(case_id)
+        if case is None:
+            raise DeskError("not_found", f"case {case_id} not found")
+        conv = await self._conversation(case.conversation_id)
+        position = len(await self.store.queue()) + 1
+        async with self._lock(conv.id):
+            try:
+                transition = await self.store.case_action(
+                    case_id, Action.RELEASE, actor_id=agent.id, text=say("queued", conv.lang, position=position),
+                    data={"status": "queued", "position": position, "released": "transferred_to_team",
+                          "agent": None, "team": {"id": team.id, "name": team.name}, "transferred_from": agent.id},
+                    require_owner=agent.role != "admin", target_team_id=team.id)
+            except Conflict as exc:
+                raise DeskError(exc.code, exc.detail) from None
+            except NotFound as exc:
+                raise DeskError("not_found", str(exc)) from None
+        await self.publish(transition.event)
+        await self.publish_case(transition.case)
+        return transition
+
+    async def label_case(self, case_id: int, priority: str | None, tags: list[str] | None) -> Case:
+        """Set a case's priority and/or tags; every console's queue shows the change."""
+        if not await self.store.label_case(case_id, priority=priority, tags=tags):
+            raise DeskError("not_found", f"case {case_id} not found")
+        case = await self.store.get_case(case_id)
+        assert case is not None
+        await self.publish_case(case)
+        return case
+
     async def _owned_case(self, conversation_id: str, agent: User) -> Case:
         conv = await self._conversation(conversation_id)
         case = await self.store.get_case(conv.current_case_id) if conv.current_case_id else None
@@ -574,5 +609,5 @@ def case_summary(case: Case) -> dict[str, Any]:
         "assigned_at": case.assigned_at.isoformat() if case.assigned_at else None,
         "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
         "rating": case.rating, "rating_comment": case.rating_comment, "contact_email": case.contact_email,
-        "packet": case.packet,
+        "packet": case.packet, "team_id": case.team_id, "priority": case.priority, "tags": list(case.tags),
     }

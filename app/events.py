@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
 
 from app.storage.records import Event
 from app.storage.tables import INT_MAX
@@ -148,9 +148,17 @@ class HandBack(_AgentFrame):
 
 
 class Transfer(_AgentFrame):
+    """To an agent (`agent_id`: assigned to them) or to a team (`team_id`: back in the queue, for that team)."""
     type: Literal["transfer"]
     case_id: int = Field(ge=1)
-    agent_id: int = Field(ge=1)
+    agent_id: int | None = Field(default=None, ge=1)
+    team_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "Transfer":
+        if (self.agent_id is None) == (self.team_id is None):
+            raise ValueError("give exactly one of agent_id and team_id")
+        return self
 
 
 class AgentTyping(_AgentFrame):

@@ -18,7 +18,7 @@ from knowledge_base.embedder import Embedder
 
 log = logging.getLogger("parley")
 OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "sites", "analytics", "privacy", "integrations", "api_v1",
-                   "mail", "attachments")
+                   "mail", "attachments", "teams")
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:

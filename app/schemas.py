@@ -101,6 +101,9 @@ class CaseOut(BaseModel):
     rating: int | None
     rating_comment: str | None
     contact_email: str | None
+    team_id: int | None = None
+    priority: str = "normal"
+    tags: list[str] = []
     transcript: list[EventOut]
 
     @classmethod
@@ -108,8 +111,8 @@ class CaseOut(BaseModel):
         return cls(id=c.id, conversation_id=c.conversation_id, status=c.status, reason=c.reason, agent_id=c.agent_id,
                    packet=c.packet, created_at=c.created_at, queued_at=c.queued_at, assigned_at=c.assigned_at,
                    first_reply_at=c.first_reply_at, resolved_at=c.resolved_at, rating=c.rating,
-                   rating_comment=c.rating_comment, contact_email=c.contact_email,
-                   transcript=[EventOut.of(e) for e in transcript])
+                   rating_comment=c.rating_comment, contact_email=c.contact_email, team_id=c.team_id,
+                   priority=c.priority, tags=list(c.tags), transcript=[EventOut.of(e) for e in transcript])
 
 
 class ArticleOut(BaseModel):

@@ -73,7 +73,8 @@ class AgentSession:
         items = await self.services.store.queue()
         online = len(await self.services.store.online_agents())
         await self.send({"type": "queue", "agents_online": online, "cases": [
-            {**case_summary(i.case), "position": i.position, "last_message": i.last_message, "contact": i.contact}
+            {**case_summary(i.case), "position": i.position, "last_message": i.last_message, "contact": i.contact,
+             "team_name": i.team_name}
             for i in items]})
 
     async def deliver(self, event: Event) -> None:
@@ -182,7 +183,11 @@ class AgentSession:
             return {"case": case_summary((await self.desk.resolve(frame.case_id, self.user)).case)}
         if isinstance(frame, ev.HandBack):
             return {"case": case_summary((await self.desk.hand_back(frame.case_id, self.user)).case)}
+        if isinstance(frame, ev.Transfer) and frame.team_id is not None:
+            transition = await self.desk.transfer_to_team(frame.case_id, self.user, frame.team_id)
+            return {"case": case_summary(transition.case)}
         if isinstance(frame, ev.Transfer):
+            assert frame.agent_id is not None  # the frame holds exactly one target
             target = await self.services.store.get_user(frame.agent_id)
             if target is None:
                 raise DeskError("not_found", f"agent {frame.agent_id} not found")

@@ -229,6 +229,9 @@ class HistoryRow(BaseModel):
     rating: int | None
     customer: str | None
     last_message: str
+    team_id: int | None = None
+    priority: str = "normal"
+    tags: list[str] = []
 
 
 def _customer_label(contact: dict[str, Any]) -> str | None:
@@ -248,7 +251,11 @@ async def history(user: CurrentAgent, store: StoreDep,
                   frustrated: bool = Query(default=False, description="escalated because the customer was frustrated"),
                   repeated_failure: bool = Query(default=False, description="escalated after two failed answers"),
                   recontact_days: int | None = Query(default=None, ge=1, le=90,
-                                                     description="resolved, and the customer came back within N days")
+                                                     description="resolved, and the customer came back within N days"),
+                  tag: Annotated[str | None, Query(max_length=40, pattern=r"^[\w][\w .-]*$",
+                                                   description="cases with this tag")] = None,
+                  team_id: int | None = Query(default=None, ge=1, le=INT_MAX, description="cases of this team"),
+                  priority: Literal["low", "normal", "high", "urgent"] | None = None,
                   ) -> list[HistoryRow]:
     """Cases newest first. `q` searches every message and note and the customer's identity;
     dates are inclusive days (UTC). `frustrated` and `repeated_failure` together mean either reason."""
@@ -257,10 +264,13 @@ async def history(user: CurrentAgent, store: StoreDep,
     reasons = tuple(r for r, on in (("frustration", frustrated), ("repeated_failure", repeated_failure)) if on)
     rows = await store.search_cases(text=(q or "").strip() or None, status=status_, reason=reason, agent_id=agent_id,
                                     since=since, until=until, limit=limit, rating=rating, rating_max=rating_max,
-                                    reasons=reasons, recontact_days=recontact_days)
+                                    reasons=reasons, recontact_days=recontact_days,
+                                    tag=" ".join(tag.lower().split()) if tag else None, team_id=team_id,
+                                    priority=priority)
     return [HistoryRow(id=r.case_id, conversation_id=r.conversation_id, status=r.status, reason=r.reason,
                        agent_id=r.agent_id, agent_name=r.agent_name, queued_at=r.queued_at, resolved_at=r.resolved_at,
-                       rating=r.rating, customer=_customer_label(r.contact), last_message=r.last_message)
+                       rating=r.rating, customer=_customer_label(r.contact), last_message=r.last_message,
+                       team_id=r.team_id, priority=r.priority, tags=r.tags)
             for r in rows]
 
 

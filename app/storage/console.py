@@ -5,7 +5,8 @@ A mixin that `SqlStore` inherits, so the console's reads live next to its pages,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -42,6 +43,9 @@ class CaseRow:
     rating: int | None
     contact: dict[str, Any]
     last_message: str
+    team_id: int | None = None
+    priority: str = "normal"
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,8 @@ class ConsoleQueries:
                            agent_id: int | None = None, since: datetime | None = None,
                            until: datetime | None = None, limit: int = 100, rating: int | None = None,
                            rating_max: int | None = None, reasons: tuple[str, ...] = (),
-                           recontact_days: int | None = None) -> list[CaseRow]:
+                           recontact_days: int | None = None, tag: str | None = None,
+                           team_id: int | None = None, priority: str | None = None) -> list[CaseRow]:
         """Cases newest first, filtered; `text` matches any message or note of the conversation or the contact.
         `rating` is exact, `rating_max` at most; `reasons` any of these escalation reasons; `recontact_days`:
         resolved cases whose customer came back within that many days (app.storage.quality)."""
@@ -148,6 +153,13 @@ class ConsoleQueries:
             query = query.where(c.c.reason.in_(reasons))
         if recontact_days is not None:
             query = query.where(came_back_clause(c, conv, recontact_days, self.engine.dialect.name))
+        if tag:  # tags are normalised (app/routes/cases.py), so the JSON text holds "tag" exactly
+            quoted = json.dumps(tag).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(sa.cast(c.c.tags, sa.Text).like("%" + quoted + "%", escape="\\"))
+        if team_id is not None:
+            query = query.where(c.c.team_id == team_id)
+        if priority:
+            query = query.where(c.c.priority == priority)
         if since is not None:
             query = query.where(c.c.queued_at >= since)
         if until is not None:
@@ -169,7 +181,7 @@ class ConsoleQueries:
                     ev.c.kind == "message").order_by(ev.c.seq.desc()).limit(1))).scalar_one_or_none()
                 out.append(CaseRow(r.id, r.conversation_id, r.status, r.reason, r.agent_id, r.agent_name,
                                    as_utc(r.queued_at), as_utc(r.resolved_at), r.rating, dict(r.contact),  # type: ignore[arg-type]
-                                   last or ""))
+                                   last or "", r.team_id, r.priority or "normal", list(r.tags or [])))
         return out
 
     # ------------------------------------------------------------------ duty: presence and load

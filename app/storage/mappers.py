@@ -41,4 +41,5 @@ def _event(row: Any) -> Event:
 def _case(row: Any) -> Case:
     return Case(row.id, row.conversation_id, row.status, row.reason, row.agent_id, dict(row.packet),
                 as_utc(row.created_at), as_utc(row.queued_at), as_utc(row.assigned_at), as_utc(row.first_reply_at),  # type: ignore[arg-type]
-                as_utc(row.resolved_at), row.rating, row.rating_comment, row.contact_email)
+                as_utc(row.resolved_at), row.rating, row.rating_comment, row.contact_email,
+                getattr(row, "team_id", None), getattr(row, "priority", None) or "normal", list(getattr(row, "tags", None) or []))

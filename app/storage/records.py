@@ -92,6 +92,9 @@ class Case:
     rating: int | None
     rating_comment: str | None
     contact_email: str | None
+    team_id: int | None = None
+    priority: str = "normal"  # low | normal | high | urgent
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class QueueItem:
     position: int
     last_message: str
     contact: dict[str, Any] = field(default_factory=dict)
+    team_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,3 +166,23 @@ class Attachment:
     sha256: str
     created_at: datetime
     data: bytes = b""
+
+
+@dataclass(frozen=True)
+class Team:
+    id: int
+    name: str
+    created_at: datetime
+    member_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RoutingRule:
+    """Sends a new case to `team_id` when every set field matches (None: any)."""
+
+    id: int
+    position: int
+    team_id: int
+    site_key: str | None
+    language: str | None
+    reason: str | None

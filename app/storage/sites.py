@@ -33,12 +33,17 @@ class Audit:
         self.actor, self.actor_id = actor, actor_id
 
 
+async def write_audit(conn: AsyncConnection, who: Audit, action: str, target: str, detail: dict[str, Any]) -> None:
+    """One audit entry, inside the caller's transaction."""
+    await conn.execute(t.audit_log.insert().values(created_at=datetime.now(timezone.utc), actor_id=who.actor_id,
+                                                   actor=who.actor, action=action, target=target, detail=detail))
+
+
 class SiteQueries:
     engine: AsyncEngine
 
     async def _audit(self, conn: AsyncConnection, who: Audit, action: str, target: str, detail: dict[str, Any]) -> None:
-        await conn.execute(t.audit_log.insert().values(created_at=datetime.now(timezone.utc), actor_id=who.actor_id,
-                                                       actor=who.actor, action=action, target=target, detail=detail))
+        await write_audit(conn, who, action, target, detail)
 
     async def upsert_site(self, key: str, name: str, allowed_origins: list[str], identity_secret: str | None = None,
                           enforce_identity: bool = False) -> Site:

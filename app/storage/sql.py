@@ -26,6 +26,7 @@ from app.storage.console import ConsoleQueries
 from app.storage.privacy import PrivacyQueries
 from app.storage.quality import QualityQueries
 from app.storage.sites import SiteQueries
+from app.storage.teams import PRIORITIES, TeamQueries, priority_rank
 from app.storage.mappers import _article, _case, _conversation, _event, _user, as_utc, utcnow  # noqa: F401
 from app.storage.records import (
     Article, ArticleVersion, Case, Conversation, Event, QueueItem, Site, Transition, User,
@@ -76,7 +77,8 @@ def session_ends_on(changes: dict[str, Any], old_role: str) -> bool:
             or ("role" in changes and changes["role"] != old_role))
 
 
-class SqlStore(AttachmentQueries, ConsoleQueries, EditorQueries, PrivacyQueries, QualityQueries, SiteQueries):
+class SqlStore(AttachmentQueries, ConsoleQueries, EditorQueries, PrivacyQueries, QualityQueries, SiteQueries,
+               TeamQueries):
     """The Store protocol (app.storage.base.Store) over SQLAlchemy Core."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -431,13 +433,15 @@ class SqlStore(AttachmentQueries, ConsoleQueries, EditorQueries, PrivacyQueries,
 
     async def escalate(self, conversation_id: str, reason: str, packet: dict[str, Any],
                        render: Callable[[int], tuple[str, dict[str, Any]]]) -> Transition:
-        """Open a case and queue the conversation. `render(position)` gives the event's text and data."""
+        """Open a case and queue the conversation. `render(position)` gives the event's text and data.
+        The first matching routing rule (app/storage/teams.py) sets the case's team."""
         now = utcnow()
         async with self.engine.begin() as conn:
             conv = await self._locked_conversation(conn, conversation_id)
+            team_id = await self.route_team(conv.site_key, conv.lang, reason, conn)
             case_id = (await conn.execute(t.cases.insert().values(
                 conversation_id=conversation_id, status="queued", reason=reason, packet=packet, created_at=now,
-                queued_at=now).returning(t.cases.c.id))).scalar_one()
+                queued_at=now, team_id=team_id, priority="normal", tags=[]).returning(t.cases.c.id))).scalar_one()
             conv = await self._set_status(conn, conversation_id, conv.status, Action.ESCALATE, current_case_id=case_id)
             ahead = (await conn.execute(sa.select(sa.func.count()).select_from(t.cases).where(
                 t.cases.c.status == "queued", t.cases.c.id < case_id))).scalar_one()
@@ -449,8 +453,9 @@ class SqlStore(AttachmentQueries, ConsoleQueries, EditorQueries, PrivacyQueries,
 
     async def case_action(self, case_id: int, action: Action, *, actor_id: int | None, text: str,
                           data: dict[str, Any], target_agent_id: int | None = None,
-                          require_owner: bool = True) -> Transition:
-        """claim, release, transfer, resolve or hand_back one case, atomically with its event."""
+                          require_owner: bool = True, target_team_id: int | None = None) -> Transition:
+        """claim, release, transfer, resolve or hand_back one case, atomically with its event.
+        A release with `target_team_id` is a transfer to a team: back in the queue, for that team."""
         now = utcnow()
         async with self.engine.begin() as conn:
             case = await self._locked_case(conn, case_id)
@@ -476,6 +481,12 @@ class SqlStore(AttachmentQueries, ConsoleQueries, EditorQueries, PrivacyQueries,
                     Action.RESOLVE: dict(status=new, resolved_at=now),
                     Action.HAND_BACK: dict(status=new, resolved_at=now),
                 }[action]
+            if target_team_id is not None:
+                if action is not Action.RELEASE:
+                    raise Conflict("invalid_state", "only a release moves a case to a team")
+                if (await conn.execute(sa.select(t.teams.c.id).where(t.teams.c.id == target_team_id))).first() is None:
+                    raise NotFound(f"team {target_team_id} not found")
+                values["team_id"] = target_team_id
             where = [t.cases.c.id == case_id, t.cases.c.status == case.status]
             if action is Action.CLAIM:  # the capacity check again, in the write itself
                 where.append(self._under_capacity(actor_id))  # type: ignore[arg-type]
@@ -526,7 +537,8 @@ class SqlStore(AttachmentQueries, ConsoleQueries, EditorQueries, PrivacyQueries,
             await self._check_capacity(conn, agent_id)
             case_id = (await conn.execute(t.cases.insert().values(
                 conversation_id=conversation_id, status="assigned", reason=packet["reason"], agent_id=agent_id,
-                packet=packet, created_at=now, queued_at=now, assigned_at=now).returning(t.cases.c.id))).scalar_one()
+                packet=packet, created_at=now, queued_at=now, assigned_at=now, priority="normal",
+                tags=[]).returning(t.cases.c.id))).scalar_one()
             await self._set_status(conn, conversation_id, conv.status, Action.TAKE_OVER, current_case_id=case_id)
             event, after = await self._append(conn, conversation_id, "handoff", "system", text, "public",
                                               {**data, "status": "assigned", "reason": packet["reason"],
@@ -575,16 +587,19 @@ class SqlStore(AttachmentQueries, ConsoleQueries, EditorQueries, PrivacyQueries,
         return [_case(r) for r in rows]
 
     async def queue(self) -> list[QueueItem]:
-        """Waiting cases, oldest first, with each one's 1-based position and last customer message."""
+        """Waiting cases, most urgent first and then oldest first, with each one's 1-based position,
+        last customer message and team name."""
         last_message = (sa.select(t.events.c.text).where(
             t.events.c.conversation_id == t.cases.c.conversation_id, t.events.c.sender == "customer",
             t.events.c.kind == "message").order_by(t.events.c.seq.desc()).limit(1)
             .correlate(t.cases).scalar_subquery().label("last_message"))
         async with self.engine.connect() as conn:  # one query however long the queue is
-            rows = (await conn.execute(sa.select(t.cases, t.conversations.c.contact, last_message).join(
-                t.conversations, t.conversations.c.id == t.cases.c.conversation_id).where(
-                t.cases.c.status == "queued").order_by(t.cases.c.queued_at, t.cases.c.id))).all()
-        return [QueueItem(_case(row), position, row.last_message or "", dict(row.contact))
+            rows = (await conn.execute(sa.select(t.cases, t.conversations.c.contact, last_message,
+                                                 t.teams.c.name.label("team_name")).join(
+                t.conversations, t.conversations.c.id == t.cases.c.conversation_id).outerjoin(
+                t.teams, t.teams.c.id == t.cases.c.team_id).where(
+                t.cases.c.status == "queued").order_by(priority_rank(), t.cases.c.queued_at, t.cases.c.id))).all()
+        return [QueueItem(_case(row), position, row.last_message or "", dict(row.contact), row.team_name)
                 for position, row in enumerate(rows, start=1)]
 
     async def queue_position(self, case_id: int) -> int | None:
@@ -592,10 +607,12 @@ class SqlStore(AttachmentQueries, ConsoleQueries, EditorQueries, PrivacyQueries,
             case = (await conn.execute(sa.select(t.cases).where(t.cases.c.id == case_id))).first()
             if case is None or case.status != "queued":
                 return None
+            rank, mine = priority_rank(), PRIORITIES.index(case.priority) if case.priority in PRIORITIES else 2
             ahead = (await conn.execute(sa.select(sa.func.count()).select_from(t.cases).where(
                 t.cases.c.status == "queued",
-                sa.or_(t.cases.c.queued_at < case.queued_at,
-                       sa.and_(t.cases.c.queued_at == case.queued_at, t.cases.c.id < case.id))))).scalar_one()
+                sa.or_(rank < mine, sa.and_(rank == mine, sa.or_(
+                    t.cases.c.queued_at < case.queued_at,
+                    sa.and_(t.cases.c.queued_at == case.queued_at, t.cases.c.id < case.id))))))).scalar_one()
         return int(ahead) + 1
 
     async def active_cases_by_agent(self) -> dict[int, int]:

@@ -139,6 +139,33 @@ cases = sa.Table(
     sa.Column("rating", sa.Integer),
     sa.Column("rating_comment", sa.Text),
     sa.Column("contact_email", sa.String(254)),
+    sa.Column("team_id", sa.Integer, sa.ForeignKey("teams.id", ondelete="SET NULL"), index=True),
+    sa.Column("priority", sa.String(8), nullable=False, default="normal", server_default="normal"),
+    sa.Column("tags", sa.JSON, nullable=False, default=list, server_default="[]"),
+)
+
+teams = sa.Table(  # a group of agents; routing rules choose a case's team (app/storage/teams.py)
+    "teams", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(80), nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+team_members = sa.Table(
+    "team_members", metadata,
+    sa.Column("team_id", sa.Integer, sa.ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+routing_rules = sa.Table(  # the first rule by position whose set fields all match a new case picks its team
+    "routing_rules", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("team_id", sa.Integer, sa.ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("site_key", sa.String(64)),  # NULL: any
+    sa.Column("language", sa.String(35)),
+    sa.Column("reason", sa.String(32)),
+    sa.Column("created_at", TS, nullable=False),
 )
 
 desk_suggestions = sa.Table(  # an editor's decision on a question the desk suggested as an article's example
