@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import difflib
 import io
-import tempfile
 import time
 import zipfile
 from dataclasses import replace
@@ -17,7 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -29,9 +27,8 @@ from app.schemas import ArticleOut, RowId, draft_of
 from app.storage.records import Article, ArticleVersion
 from app.validation import Line, Text
 from bot import ConversationContext, respond
-from knowledge_base.chunking import article_entries, sections_of
-from knowledge_base.embedder import encode_entries, query_vectors
-from knowledge_base.index import top_k_mean
+from knowledge_base.draft import DraftOverlay
+from knowledge_base.formats.upload import read_upload
 from knowledge_base.models import (
     ARTICLE_ID_RE,
     BODY_MAX,
@@ -41,15 +38,9 @@ from knowledge_base.models import (
     TAG_MAX,
     TAGS_MAX,
     TITLE_MAX,
-    Candidate,
-    ImportProblem,
-    ImportResult,
-    SearchResult,
     slugify,
 )
 from knowledge_base.render import render_markdown
-from knowledge_base.sections import shown_part
-from knowledge_base.service import SNIPPET_CHARS
 
 router = APIRouter(tags=["articles"])
 UI = Path(__file__).resolve().parents[1] / "ui" / "editor"
@@ -213,59 +204,6 @@ def diff_versions(a: ArticleVersion, b: ArticleVersion) -> list[FieldDiff]:
     return out
 
 
-class DraftOverlay:
-    """The live knowledge base plus one unpublished draft, for "try it" (read-only, nothing stored).
-
-    The query is embedded once; the draft's entries are scored against it directly and merged with
-    the live index's hits (the live copy of the same article is left out).
-    """
-
-    def __init__(self, kb: Any, draft: DraftIn, chunk_words: int) -> None:
-        self.kb = kb
-        self.article_id = draft.id or slugify(draft.title)
-        self.title = draft.title
-        self.body = draft.body
-        entries = article_entries(self.article_id, draft.title, draft.body, draft.questions, chunk_words)
-        self.entries = entries
-        self.vectors = encode_entries(kb.embedder, [e.text for e in entries], [e.kind == "question" for e in entries])
-
-    def search(self, text: str, k: int = 5) -> SearchResult:
-        t0 = time.perf_counter()
-        vector = query_vectors(self.kb.embedder, [text])[0]
-        t1 = time.perf_counter()
-        candidates = []
-        for hit in self.kb.index.search_articles(vector, k=k + 1, aggregate_k=self.kb.aggregate_k):
-            if hit.article_id == self.article_id:
-                continue
-            chunk = hit.best.position if hit.best.kind == "chunk" else (hit.best_chunk.position if hit.best_chunk else 0)
-            cand = self.kb.candidate(hit.article_id, hit.score, chunk)
-            if cand is not None:
-                candidates.append(cand)
-        scores = self.vectors @ vector
-        best = int(np.argmax(scores))
-        chunks = [i for i, e in enumerate(self.entries) if e.kind == "chunk"]
-        snippet_entry = self.entries[best] if self.entries[best].kind == "chunk" else (
-            self.entries[max(chunks, key=lambda i: scores[i])] if chunks else self.entries[0])
-        section = snippet_entry.position if snippet_entry.kind == "chunk" else 0
-        candidates.append(self._shown(section, top_k_mean(scores, self.kb.aggregate_k)))
-        candidates.sort(key=lambda c: c.score, reverse=True)
-        return SearchResult(candidates[:k], {"embed": (t1 - t0) * 1000, "search": (time.perf_counter() - t1) * 1000})
-
-    def candidate(self, article_id: str, score: float = 1.0, chunk: int = 0) -> Candidate | None:
-        if article_id == self.article_id:
-            return self._shown(chunk, score)
-        return self.kb.candidate(article_id, score, chunk)  # type: ignore[no-any-return]
-
-    def _shown(self, section: int, score: float) -> Candidate:
-        """The draft's matching section cut as the live knowledge base cuts a published one, so "Try
-        it" shows what a customer will read once the draft is published."""
-        sections = sections_of(self.body)
-        section = section if section < len(sections) else 0
-        shown = shown_part(sections[section] if sections else self.title, SNIPPET_CHARS)
-        return Candidate(self.article_id, self.title, score, shown.text, self.kb.url_prefix + self.article_id,
-                         shown.more, section)
-
-
 def _try_out(decision: Any, draft_id: str | None, against: str, ms: float) -> TryOut:
     def cands(items: Any) -> list[TryCandidate]:
         return [TryCandidate(article_id=c.article_id, title=c.title, score=round(c.score, 4),
@@ -279,77 +217,6 @@ def _try_out(decision: Any, draft_id: str | None, against: str, ms: float) -> Tr
                   article_title=decision.article.title if decision.article else None,
                   candidates=cands(decision.candidates), suggestions=cands(decision.suggestions),
                   against=against, ms=round(ms, 1))  # type: ignore[arg-type]
-
-
-MAX_ZIP_MEMBERS = 5_000
-MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # in total
-MAX_ZIP_RATIO = 100  # a member may expand to at most this many times its compressed size
-
-
-def _extract_bounded(zf: zipfile.ZipFile, members: list[zipfile.ZipInfo], root: Path) -> str | None:
-    """Extract with limits on total size and compression ratio, counting the bytes actually inflated
-    (the sizes a zip declares can lie). Returns the problem, or None."""
-    total = 0
-    for member in members:
-        if member.is_dir():
-            continue
-        target = root / member.filename
-        target.parent.mkdir(parents=True, exist_ok=True)
-        written = 0
-        with zf.open(member) as src, open(target, "wb") as out:
-            while chunk := src.read(1 << 16):
-                written += len(chunk)
-                total += len(chunk)
-                if total > MAX_UNZIPPED_BYTES:
-                    return f"the zip expands to more than {MAX_UNZIPPED_BYTES // (1024 * 1024)} MB"
-                if written > 1 << 20 and written > MAX_ZIP_RATIO * max(member.compress_size, 1):
-                    return f"{member.filename!r} expands more than {MAX_ZIP_RATIO} times (a zip bomb?)"
-                out.write(chunk)
-    return None
-
-
-def read_upload(fmt: str, filename: str, data: bytes, mapping: dict[str, str] | None) -> ImportResult:
-    """Parse an uploaded file (or a .zip of a folder) with the same readers as `parley kb import`."""
-    from knowledge_base.formats.csv_format import load_csv
-    from knowledge_base.formats.markdown import load_markdown_folder
-    from knowledge_base.formats.zendesk import load_zendesk
-
-    name = Path(filename or f"upload.{fmt}").name
-    with tempfile.TemporaryDirectory(prefix="parley-import-") as tmp:
-        root = Path(tmp)
-        if name.lower().endswith(".zip"):
-            try:
-                with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                    members = zf.infolist()
-                    if len(members) > MAX_ZIP_MEMBERS:
-                        return ImportResult(problems=[ImportProblem(name, None, f"more than {MAX_ZIP_MEMBERS} files in the zip")])
-                    for member in members:
-                        target = (root / member.filename).resolve()
-                        if not str(target).startswith(str(root.resolve())):
-                            return ImportResult(problems=[ImportProblem(name, None, f"unsafe path {member.filename!r} in the zip")])
-                    problem = _extract_bounded(zf, members, root)
-                    if problem:
-                        return ImportResult(problems=[ImportProblem(name, None, problem)])
-            except zipfile.BadZipFile:
-                return ImportResult(problems=[ImportProblem(name, None, "not a valid zip file")])
-            target = root
-        else:
-            target = root / name
-            target.write_bytes(data)
-        if fmt == "markdown":
-            result = load_markdown_folder(target)
-        elif fmt == "csv":
-            result = load_csv(target, mapping)
-        elif fmt == "zendesk":
-            result = load_zendesk(target)
-        else:
-            from knowledge_base.formats.rasa import load_rasa_project
-
-            result = load_rasa_project(target)
-        prefix = str(root) + "/"
-        result.problems = [ImportProblem(p.source.replace(prefix, ""), p.line, p.message) for p in result.problems]
-        result.drafts = [replace(d, source=(d.source or "").replace(prefix, "")) for d in result.drafts]
-        return result
 
 
 # ----------------------------------------------------------------------------- reads
@@ -551,7 +418,9 @@ async def try_it(body: TryIn, user: CurrentEditor, desk: DeskDep, knowledge: Kno
     kb: Any = desk.kb
     draft_id = None
     if body.draft is not None:
-        kb = await asyncio.to_thread(DraftOverlay, desk.kb, body.draft, knowledge.chunk_words)
+        draft = body.draft
+        kb = await asyncio.to_thread(DraftOverlay, desk.kb, draft.id or slugify(draft.title), draft.title, draft.body,
+                                     draft.questions, knowledge.chunk_words)
         draft_id = kb.article_id
     decision = await asyncio.to_thread(respond, body.text, ConversationContext(lang=body.lang), kb, desk.bot_config)
     return _try_out(decision, draft_id, "draft" if body.draft else "published", (time.perf_counter() - started) * 1000)
