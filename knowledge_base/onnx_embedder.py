@@ -172,7 +172,9 @@ def export_onnx(directory: Path, target: Path, quantize: bool) -> None:
             final = Path(tmp) / "int8.onnx"
             root = logging.getLogger()
             quiet = _DropPreprocessAdvice()
-            root.addFilter(quiet)  # its "consider pre-processing" advice fails on this graph: not ours to act on
+            # onnxruntime's quantizer logs a line per tensor on the root logger (hundreds at a first start)
+            # and advice to pre-process that fails on this graph: neither is ours to act on
+            root.addFilter(quiet)
             try:
                 quantize_dynamic(fp32, final, weight_type=QuantType.QInt8, per_channel=True)
             finally:
@@ -181,5 +183,7 @@ def export_onnx(directory: Path, target: Path, quantize: bool) -> None:
 
 
 class _DropPreprocessAdvice(logging.Filter):
+    """On the root logger while quantising: its own info lines and the pre-processing advice go."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return "pre-processing before quantization" not in record.getMessage()
+        return record.levelno >= logging.WARNING and "pre-processing before quantization" not in record.getMessage()
