@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from app.auth import verify_password
 from app.config import Settings
 
+log = logging.getLogger("parley")
 DEMO_PASSWORD = "parley-demo"  # what `parley demo` gives its accounts
 DEMO_ACCOUNTS = [("admin@parley.local", "Ada Admin", "admin"), ("agent@parley.local", "Alex Agent", "agent"),
                  ("editor@parley.local", "Eddie Editor", "editor")]
@@ -76,6 +78,10 @@ def refusal(problems: list[str]) -> str:
 async def check_safe_defaults(settings: Settings, store: Any) -> None:
     """Raise UnsafeConfiguration, naming PARLEY_DEMO_MODE, unless in demo mode or nothing is unsafe."""
     if settings.demo_mode:
+        open_sites = [site.key for site in await store.list_sites() if site.enabled and "*" in site.allowed_origins]
+        log.warning("demo mode (PARLEY_DEMO_MODE): the demo passwords, sites open to every origin%s and keyless "
+                    "customer sockets are allowed; do not expose this desk",
+                    f" ({', '.join(open_sites)})" if open_sites else "")
         return
     problems = await demo_shortcuts(settings, store)
     if problems:

@@ -45,6 +45,12 @@ def test_a_production_start_with_the_demo_data_fails_naming_the_setting(demo_tem
     assert "Traceback" not in log and log.count("refusing to start") == 1  # one clear message, before uvicorn
 
 
+def test_a_demo_start_warns_that_it_must_not_be_exposed(live_server: LiveServer) -> None:
+    log = live_server.log_path.read_text()
+    assert "demo mode (PARLEY_DEMO_MODE): the demo passwords, sites open to every origin (demo)" in log
+    assert "do not expose this desk" in log
+
+
 def test_a_production_desk_starts_once_the_demo_shortcuts_are_gone(demo_template: Path, tmp_path: Path) -> None:
     data = copy_data(demo_template, tmp_path / "data")
     demo = LiveServer(data).start()
