@@ -319,6 +319,9 @@ class AnalyticsOut(BaseModel):
     series: Series
     # resolved cases: confirmed / reopened by the follow-up's answer, or assumed (app/followup.py)
     resolutions: dict[str, int] | None = None
+    # escalations by the team routing chose (or a transfer set; `none`: no team) and by tag
+    escalations_by_team: dict[str, int] = {}
+    escalations_by_tag: dict[str, int] = {}
 
 
 def _pct(part: int | float, whole: int | float) -> float | None:
@@ -433,7 +436,20 @@ async def _analytics(store: Any, start: datetime, end: datetime) -> AnalyticsOut
     activity = await store.activity(start, end)
     earlier = await store.contacts_since(start - timedelta(days=7))
     titles = {a.id: a.title for a in await store.list_articles()}
-    return compute_analytics(activity, earlier, titles, start, end)
+    result = compute_analytics(activity, earlier, titles, start, end)
+    teams = {team.id: team.name for team in await store.list_teams()}
+    by_team: dict[str, int] = {}
+    by_tag: dict[str, int] = {}
+    for cases in activity.cases.values():
+        for case in cases:
+            if case.reason == "follow_up":  # not an escalation (as in compute_analytics)
+                continue
+            team = teams.get(case.team_id, "none") if case.team_id else "none"
+            by_team[team] = by_team.get(team, 0) + 1
+            for tag in case.tags:
+                by_tag[tag] = by_tag.get(tag, 0) + 1
+    return result.model_copy(update={"escalations_by_team": dict(sorted(by_team.items())),
+                                     "escalations_by_tag": dict(sorted(by_tag.items(), key=lambda kv: (-kv[1], kv[0])))})
 
 
 @router.get("/api/analytics", response_model=AnalyticsOut)
@@ -463,6 +479,8 @@ async def get_analytics_csv(user: CurrentEditor, store: StoreDep, since: date | 
         ("self_service_assumed", a.self_service_assumed), ("escalations", a.escalations),
         ("escalation_rate_pct", a.escalation_rate),
         *[(f"escalation_rate_pct.{k}", v) for k, v in a.escalation_rate_by_reason.items()],
+        *[(f"escalations.team.{k}", v) for k, v in a.escalations_by_team.items()],
+        *[(f"escalations.tag.{k}", v) for k, v in a.escalations_by_tag.items()],
         ("first_reply_seconds_median", a.first_reply_seconds_median),
         ("first_reply_seconds_p90", a.first_reply_seconds_p90), ("handle_seconds_median", a.handle_seconds_median),
         ("csat_pct", a.csat.overall), ("csat_average", a.csat.average), ("csat_ratings", a.csat.ratings),

@@ -443,8 +443,8 @@ class SqlStore(AttachmentQueries, ConsoleQueries, EditorQueries, PrivacyQueries,
                 conversation_id=conversation_id, status="queued", reason=reason, packet=packet, created_at=now,
                 queued_at=now, team_id=team_id, priority="normal", tags=[]).returning(t.cases.c.id))).scalar_one()
             conv = await self._set_status(conn, conversation_id, conv.status, Action.ESCALATE, current_case_id=case_id)
-            ahead = (await conn.execute(sa.select(sa.func.count()).select_from(t.cases).where(
-                t.cases.c.status == "queued", t.cases.c.id < case_id))).scalar_one()
+            ahead = (await conn.execute(sa.select(sa.func.count()).select_from(t.cases).where(  # a new case is normal
+                t.cases.c.status == "queued", t.cases.c.id < case_id, t.cases.c.priority != "low"))).scalar_one()
             text, data = render(int(ahead) + 1)
             event, after = await self._append(conn, conversation_id, "handoff", "system", text, "public",
                                               {**data, "status": "queued", "reason": reason, "case_id": case_id}, None)

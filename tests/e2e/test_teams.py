@@ -65,6 +65,11 @@ async def test_a_routing_rule_sends_the_case_to_a_team_labels_filter_and_transfe
                                            params={"team_id": billing.json()["id"], "priority": "urgent"}).json()] \
         == [case["id"]]
 
+    # analytics count escalations per team and per tag
+    stats = api.get("/api/analytics").json()
+    assert stats["escalations_by_team"] == {"Billing": 2} and stats["escalations_by_tag"]["refund"] == 1
+    assert "escalations.team.Billing,2" in api.get("/api/analytics.csv").text
+
     # transfer to a team: back in the queue, for that team, and the customer is told
     await desk.send({"type": "claim", "case_id": case["id"], "ref": "c"})
     await desk.wait_for(is_type("ack", ref="c"))

@@ -17,8 +17,9 @@
     active: null,       // conversation id shown in the centre
     presence: "online",
     muted: localStorage.getItem("parley.muted") === "1",
-    canned: [], agents: [],
+    canned: [], agents: [], teams: [], queueTeam: "",
   };
+  const PRIORITIES = {urgent: "Urgent", high: "High", normal: "Normal", low: "Low"};
 
   function el(tag, props, ...children) {
     const node = document.createElement(tag);
@@ -138,16 +139,36 @@
     }
     if (state.active && state.chats.get(state.active)) renderHead();
   }
+  function caseLabels(c) {  // team, priority (when not normal) and tags, as badges
+    return [c.team_name || teamName(c.team_id) ? el("span", {class: "badge team-badge", text: c.team_name || teamName(c.team_id)}) : null,
+      c.priority && c.priority !== "normal" ? el("span", {class: "badge prio-" + c.priority, text: PRIORITIES[c.priority] || c.priority}) : null,
+      ...(c.tags || []).map((t) => el("span", {class: "tag", text: t}))];
+  }
+  function teamName(id) { const t = id && state.teams.find((x) => x.id === id); return t ? t.name : ""; }
+  async function loadTeams() {
+    try { state.teams = await api("/api/teams"); } catch (e) { state.teams = []; }
+    const opts = () => state.teams.map((t) => el("option", {value: t.id, text: t.name}));
+    const qs = $("queue-team");
+    qs.replaceChildren(el("option", {value: "", text: "All teams"}), el("option", {value: "none", text: "No team"}), ...opts());
+    qs.value = state.queueTeam; if (qs.value !== state.queueTeam) { state.queueTeam = ""; qs.value = ""; }
+    const hs = $("h-team"), keep = hs.value;
+    hs.replaceChildren(el("option", {value: "", text: "Any team"}), ...opts());
+    hs.value = keep;
+    renderQueue(); loadAgents();
+  }
+  function inQueueFilter(c) {
+    return !state.queueTeam || (state.queueTeam === "none" ? !c.team_id : String(c.team_id) === state.queueTeam);
+  }
   function renderQueue() {
     const list = $("queue-list");
-    list.replaceChildren(...state.queue.map((c) => {
+    list.replaceChildren(...state.queue.filter(inQueueFilter).map((c) => {
       const li = el("li", {class: "case-item" + (state.active === c.conversation_id ? " active" : ""),
         dataset: {conv: c.conversation_id, caseId: c.id}, onclick: () => peek(c)},
         el("span", {class: "case-who", text: customerName(c.contact, c.conversation_id)}),
         el("span", {class: "case-wait", dataset: {since: c.queued_at}, text: since(c.queued_at)}),
         el("span", {class: "case-last", text: c.last_message || "(no message yet)"}),
         el("div", {class: "case-meta"},
-          el("span", {class: "badge " + c.reason, text: REASONS[c.reason] || c.reason}),
+          el("span", {class: "badge " + c.reason, text: REASONS[c.reason] || c.reason}), ...caseLabels(c),
           el("button", {class: "btn btn-sm btn-primary claim", type: "button", text: "Claim",
             onclick: (e) => { e.stopPropagation(); claim(c); }})));
       return li;
@@ -470,8 +491,27 @@
     fact(kf, c.reason === "agent_takeover" ? "Joined" : "Escalated", stamp(c.queued_at)); fact(kf, "Assigned", c.assigned_at && stamp(c.assigned_at));
     fact(kf, "Resolved", c.resolved_at && stamp(c.resolved_at));
     fact(kf, "Rating", c.rating ? c.rating + "/5" + (c.rating_comment ? " · " + c.rating_comment : "") : null);
+    fact(kf, "Team", teamName(c.team_id) || c.team_name || "None");
+    renderLabels(c);
     $("export-json").href = "/api/console/cases/" + c.id + "/export?format=json";
     $("export-txt").href = "/api/console/cases/" + c.id + "/export?format=txt";
+  }
+  function renderLabels(c) {  // the open case's priority and tags, editable by any agent
+    $("case-labels").hidden = !c;
+    if (!c) return;
+    $("case-priority").value = c.priority || "normal";
+    $("case-tags").replaceChildren(...(c.tags || []).map((t) => el("li", {class: "tag"}, el("span", {text: t}),
+      el("button", {type: "button", class: "tag-x", "aria-label": "Remove tag " + t, text: "×",
+        onclick: () => saveLabels({tags: (c.tags || []).filter((x) => x !== t)})}))));
+  }
+  async function saveLabels(change) {
+    const chat = state.chats.get(state.active);
+    if (!chat || !chat.case) return;
+    try {
+      const saved = await api("/api/cases/" + chat.case.id, {method: "PATCH", body: JSON.stringify(change)});
+      chat.case = Object.assign({}, chat.case, {priority: saved.priority, tags: saved.tags, team_id: saved.team_id});
+      renderFacts();
+    } catch (err) { toast(err.message, "error"); renderLabels(chat.case); }
   }
   // The bot's text is the article's Markdown: agents read it as plain text (still textContent, no HTML).
   function plainMarkdown(text) {
@@ -678,9 +718,10 @@
     const self = state.me && state.agents.find((a) => a.id === state.me.id);
     if (self && self.capacity !== state.me.capacity) { state.me.capacity = self.capacity; renderMine(); }
     const sel = $("transfer");
-    sel.replaceChildren(el("option", {value: "", text: "Transfer…"}), ...state.agents.filter((a) => !state.me || a.id !== state.me.id)
+    sel.replaceChildren(el("option", {value: "", text: "Transfer…"}), el("optgroup", {label: "To an agent"}, ...state.agents.filter((a) => !state.me || a.id !== state.me.id)
       .map((a) => el("option", {value: a.id, text: a.name + " · " + a.presence + " (" + a.active_cases + "/" + a.capacity + ")",
-        disabled: a.presence !== "online" ? true : null})));
+        disabled: a.presence !== "online" ? true : null}))),
+      state.teams.length ? el("optgroup", {label: "To a team's queue"}, ...state.teams.map((t) => el("option", {value: "team:" + t.id, text: t.name}))) : null);
     const hs = $("h-agent");
     const keep = hs.value;
     hs.replaceChildren(el("option", {value: "", text: "Any agent"}), ...state.agents.map((a) => el("option", {value: a.id, text: a.name})));
@@ -744,7 +785,7 @@
       $("history-rows").replaceChildren(...rows.map((r) => el("tr", {dataset: {caseId: r.id}, tabindex: 0, onclick: (ev) => showCase(r.id, ev.currentTarget),
         onkeydown: (ev) => { if (ev.key === "Enter") showCase(r.id, ev.currentTarget); }},
         el("td", {text: "#" + r.id}), el("td", {text: r.customer || "Visitor"}), el("td", {class: "trunc", text: r.last_message}),
-        el("td", {}, el("span", {class: "badge " + r.reason, text: REASONS[r.reason] || r.reason})),
+        el("td", {}, el("span", {class: "badge " + r.reason, text: REASONS[r.reason] || r.reason}), " ", ...caseLabels(r)),
         el("td", {}, el("span", {class: "badge status-" + r.status, text: r.status === "bot" ? "handed back" : r.status})),
         el("td", {text: r.agent_name || "—"}), el("td", {text: r.rating ? "★".repeat(r.rating) : "—"}), el("td", {text: stamp(r.queued_at)}))));
       $("history-empty").hidden = rows.length > 0;
@@ -841,8 +882,9 @@
     $("handback-btn").onclick = () => caseAction("hand_back");
     $("transfer").onfocus = loadAgents;
     $("transfer").onchange = () => {
-      const id = Number($("transfer").value); $("transfer").value = "";
-      if (id) caseAction("transfer", {agent_id: id});
+      const v = $("transfer").value; $("transfer").value = "";
+      if (v.startsWith("team:")) caseAction("transfer", {team_id: Number(v.slice(5))});
+      else if (Number(v)) caseAction("transfer", {agent_id: Number(v)});
     };
     $("canned-btn").onclick = () => togglePop("canned-pop", () => { $("canned-filter").value = ""; renderCanned(); $("canned-filter").focus(); });
     $("canned-filter").oninput = renderCanned;
@@ -865,6 +907,19 @@
     paintMute();
     $("logout").onclick = async () => { try { await api("/api/auth/logout", {method: "POST"}); } catch (e) { /* gone anyway */ } location.assign("/login"); };
     $("history-form").addEventListener("submit", loadHistory);
+    $("queue-team").onchange = () => { state.queueTeam = $("queue-team").value; renderQueue(); };
+    $("queue-team").onfocus = loadTeams;
+    $("case-priority").onchange = () => saveLabels({priority: $("case-priority").value});
+    $("case-tag-new").addEventListener("keydown", (e) => {
+      if (e.key !== "Enter") return;
+      e.preventDefault();
+      const chat = state.chats.get(state.active), tag = $("case-tag-new").value.trim().toLowerCase().split(/\s+/).join(" ");
+      if (!chat || !chat.case || !tag) return;
+      $("case-tag-new").value = "";
+      const tags = chat.case.tags || [];
+      if (!tags.includes(tag)) saveLabels({tags: [...tags, tag]});
+    });
+    loadTeams();
     $("user-form").addEventListener("submit", createUser);
     setInterval(() => {
       tick(); renderTyping();
