@@ -99,6 +99,9 @@ def test_customer_attaches_a_photo_the_agent_sees_it_and_sends_a_pdf_back(browse
         wait_until(shop, lambda: loaded(again), "the thumbnail after a reload")
         chat.locator("#msgs button.file", has_text="return-label.pdf").wait_for(state="attached")
         assert errors == []
+        # Done: resolved, so the shared desk's agent has room again for the next tests (capacity 3).
+        desk.click("#resolve-btn")
+        desk.locator("#chat-banner", has_text="Resolved").wait_for()
     finally:
         customer_ctx.close()
         agent_ctx.close()
