@@ -45,7 +45,14 @@ async def assigned_chat(server: LiveServer, agent_token: str) -> tuple[Client, C
     await desk.send({"type": "claim", "case_id": case["id"], "ref": "claim"})
     await desk.wait_for(is_type("ack", ref="claim"))
     await client.wait_for(is_type("handoff", status="assigned"))
-    return client, desk, session
+    return client, desk, {**session, "case_id": case["id"]}
+
+
+async def resolve_and_close(desk: Client, session: dict) -> None:
+    """Resolve the claimed case (the shared desk's agent has a capacity of 3) and close the agent socket."""
+    await desk.send({"type": "resolve", "case_id": session["case_id"], "ref": "done"})
+    await desk.wait_for(is_type("ack", ref="done"))
+    await desk.close()
 
 
 def has_attachment(f: dict) -> bool:
@@ -113,7 +120,7 @@ async def test_photo_and_pdf_go_both_ways_and_a_reconnect_gets_the_file_by_seq(
     assert replayed["attachment"]["id"] == meta["id"]
     await again.wait_for(lambda f: f["type"] == "message" and (f.get("attachment") or {}).get("id") == pdf_meta["id"])
     await again.close()
-    await desk.close()
+    await resolve_and_close(desk, session)
 
 
 async def test_hostile_uploads_get_a_4xx(live_server: LiveServer, agent_token: str, admin_token: str,
@@ -167,7 +174,7 @@ async def test_hostile_uploads_get_a_4xx(live_server: LiveServer, agent_token: s
         assert (await http.get("/api/console/attachments/att_" + "0" * 32,
                                headers={"Authorization": f"Bearer {agent_token}"})).status_code == 404
     await client.close()
-    await desk.close()
+    await resolve_and_close(desk, session)
 
 
 def _raw_request(port: int, head: str, body_chunks: int, chunk: bytes) -> tuple[bytes, int]:
