@@ -7,6 +7,7 @@ these methods and only move frames; they never decide anything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import logging
@@ -15,7 +16,7 @@ import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
@@ -77,6 +78,18 @@ class DeskError(Exception):
         super().__init__(detail)
         self.code = code
         self.detail = detail
+
+
+@contextlib.contextmanager
+def store_errors() -> Iterator[None]:
+    """A store's refusal (Conflict, NotFound) as the desk's error, which sockets and REST turn into
+    an error frame or a 4xx."""
+    try:
+        yield
+    except Conflict as exc:
+        raise DeskError(exc.code, exc.detail) from None
+    except NotFound as exc:
+        raise DeskError("not_found", str(exc)) from None
 
 
 def bot_config(settings: Settings) -> BotConfig:
@@ -481,21 +494,21 @@ class Desk:
 
     # ----------------------------------------------------------------- agent side
     async def _case_action(self, case_id: int, action: Action, agent: User, text_key: str, data: dict[str, Any],
-                           target: User | None = None) -> Transition:
+                           target: User | None = None, words: dict[str, Any] | None = None,
+                           team_id: int | None = None) -> Transition:
+        """One case action with its system line (`text_key`, said with `words`, by default the name of
+        the agent who now has the case); `team_id`: a release that queues the case for that team."""
         case = await self.store.get_case(case_id)
         if case is None:
             raise DeskError("not_found", f"case {case_id} not found")
         conv = await self._conversation(case.conversation_id)
+        words = words if words is not None else {"agent": (target or agent).name}
         async with self._lock(conv.id):
-            try:
+            with store_errors():
                 transition = await self.store.case_action(
-                    case_id, action, actor_id=agent.id, text=say(text_key, conv.lang, agent=(target or agent).name),
+                    case_id, action, actor_id=agent.id, text=say(text_key, conv.lang, **words),
                     data=data, target_agent_id=target.id if target else None,
-                    require_owner=agent.role != "admin" or action is Action.CLAIM)
-            except Conflict as exc:
-                raise DeskError(exc.code, exc.detail) from None
-            except NotFound as exc:
-                raise DeskError("not_found", str(exc)) from None
+                    require_owner=agent.role != "admin" or action is Action.CLAIM, target_team_id=team_id)
         await self.publish(transition.event)
         await self.publish_case(transition.case)
         return transition
@@ -526,25 +539,12 @@ class Desk:
         team = await self.store.get_team(team_id)
         if team is None:
             raise DeskError("not_found", f"team {team_id} not found")
-        case = await self.store.get_case(case_id)
-        if case is None:
-            raise DeskError("not_found", f"case {case_id} not found")
-        conv = await self._conversation(case.conversation_id)
         position = len(await self.store.queue()) + 1
-        async with self._lock(conv.id):
-            try:
-                transition = await self.store.case_action(
-                    case_id, Action.RELEASE, actor_id=agent.id, text=say("queued", conv.lang, position=position),
-                    data={"status": "queued", "position": position, "released": "transferred_to_team",
-                          "agent": None, "team": {"id": team.id, "name": team.name}, "transferred_from": agent.id},
-                    require_owner=agent.role != "admin", target_team_id=team.id)
-            except Conflict as exc:
-                raise DeskError(exc.code, exc.detail) from None
-            except NotFound as exc:
-                raise DeskError("not_found", str(exc)) from None
-        await self.publish(transition.event)
-        await self.publish_case(transition.case)
-        return transition
+        return await self._case_action(
+            case_id, Action.RELEASE, agent, "queued",
+            {"status": "queued", "position": position, "released": "transferred_to_team", "agent": None,
+             "team": {"id": team.id, "name": team.name}, "transferred_from": agent.id},
+            words={"position": position}, team_id=team.id)
 
     async def label_case(self, case_id: int, priority: str | None, tags: list[str] | None) -> Case:
         """Set a case's priority and/or tags; every console's queue shows the change."""

@@ -9,10 +9,9 @@ conversation is still the bot's (`only_if_status`), so none follows the join.
 
 from __future__ import annotations
 
-from app.conversation import Desk, DeskError
+from app.conversation import Desk, DeskError, store_errors
 from app.packet import build_packet, last_decision
 from app.storage.records import Transition, User
-from app.storage.sql import Conflict, NotFound
 from bot.replies import say
 
 REASON = "agent_takeover"
@@ -38,14 +37,10 @@ async def join(desk: Desk, conversation_id: str, agent: User) -> Transition:
                               confidence=decision["confidence"] if decision and decision["confidence"] is not None
                               else None, candidates=candidates)
         packet["joined_by"] = {"id": agent.id, "name": agent.name}
-        try:
+        with store_errors():
             transition = await desk.store.take_over(
                 conversation_id, agent.id, packet, say("assigned", conv.lang, agent=agent.name),
                 {"agent": {"name": agent.name, "id": agent.id}, "joined": True})
-        except Conflict as exc:
-            raise DeskError(exc.code, exc.detail) from None
-        except NotFound as exc:
-            raise DeskError("not_found", str(exc)) from None
     await desk.publish(transition.event)
     await desk.publish_case(transition.case)
     return transition
