@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.deps import CurrentAdmin, CurrentAgent, StoreDep
 from app.schemas import RowId
+from app.storage.errors import Conflict, NotFound
 from app.storage.records import RoutingRule, Team, User
 from app.storage.sites import Audit
 from app.storage.tables import INT_MAX
@@ -92,9 +93,9 @@ async def create_team(body: TeamCreate, admin: CurrentAdmin, store: StoreDep) ->
     if members:
         try:
             team = await store.update_team(team.id, _who(admin), member_ids=members)
-        except KeyError as exc:
+        except NotFound as exc:
             await store.delete_team(team.id, _who(admin))
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc.args[0])) from None
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
         assert team is not None
     return TeamOut.of(team)
 
@@ -105,10 +106,10 @@ async def update_team(team_id: RowId, body: TeamUpdate, admin: CurrentAdmin, sto
     try:
         team = await store.update_team(team_id, _who(admin), name=body.name,
                                        member_ids=body.member_ids)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except KeyError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc.args[0])) from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, exc.detail) from None
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     if team is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"team {team_id} not found")
     return TeamOut.of(team)

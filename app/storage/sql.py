@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from app.storage import tables as t
 from app.storage.attachments import AttachmentQueries
 from app.storage.editor import EditorQueries
+from app.storage.errors import Conflict, NotFound  # noqa: F401  (re-exported: callers import them from here)
 from app.storage.console import ConsoleQueries
 from app.storage.privacy import PrivacyQueries
 from app.storage.quality import QualityQueries
@@ -37,17 +38,6 @@ from handoff.state import Action, InvalidTransition, Owner, transition
 BotState = dict[str, Any] | Callable[[int], dict[str, Any]]
 
 
-class NotFound(Exception):
-    pass
-
-
-class Conflict(Exception):
-    """A write refused because the state changed: `code` is the wire error code."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
 
 
 def make_engine(url: str) -> AsyncEngine:

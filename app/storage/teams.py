@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.storage import tables as t
+from app.storage.errors import Conflict, NotFound
 from app.storage.mappers import as_utc
 from app.storage.records import RoutingRule, Team
 from app.storage.sites import Audit, write_audit
@@ -61,7 +62,7 @@ class TeamQueries:
     async def update_team(self, team_id: int, who: Audit, name: str | None = None,
                           member_ids: list[int] | None = None) -> Team | None:
         """Rename and/or replace the members. None when there is no such team; a taken name
-        raises ValueError, an unknown user id KeyError."""
+        raises Conflict, an unknown user id NotFound."""
         async with self.engine.begin() as conn:
             if (await conn.execute(sa.select(t.teams.c.id).where(t.teams.c.id == team_id))).first() is None:
                 return None
@@ -71,13 +72,13 @@ class TeamQueries:
                     async with conn.begin_nested():
                         await conn.execute(t.teams.update().where(t.teams.c.id == team_id).values(name=name))
                 except IntegrityError:
-                    raise ValueError(f"a team named {name!r} already exists") from None
+                    raise Conflict("conflict", f"a team named {name!r} already exists") from None
                 detail["name"] = name
             if member_ids is not None:
                 ids = sorted(set(member_ids))
                 known = set((await conn.execute(sa.select(t.users.c.id).where(t.users.c.id.in_(ids)))).scalars())
                 if missing := [i for i in ids if i not in known]:
-                    raise KeyError(f"no user {missing[0]}")
+                    raise NotFound(f"no user {missing[0]}")
                 await conn.execute(t.team_members.delete().where(t.team_members.c.team_id == team_id))
                 if ids:
                     await conn.execute(t.team_members.insert(), [dict(team_id=team_id, user_id=i) for i in ids])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.storage.sites import Audit
-from app.storage.sql import NotFound, SqlStore
+from app.storage.sql import Conflict, NotFound, SqlStore
 from handoff.state import Action
 from tests.contract.test_store import render
 
@@ -49,8 +49,12 @@ async def test_a_release_to_a_team_requeues_the_case_for_it_and_members_are_repl
     assert team is not None
     updated = await store.update_team(team.id, WHO, member_ids=[agent.id, agent.id])
     assert updated is not None and updated.member_ids == [agent.id]
-    with pytest.raises(KeyError):
+    with pytest.raises(NotFound):
         await store.update_team(team.id, WHO, member_ids=[999_999])
+    other = await store.create_team("Billing", WHO)
+    assert other is not None
+    with pytest.raises(Conflict):  # the name is taken
+        await store.update_team(other.id, WHO, name="Returns")
     case_id = await escalated(store, "c_t")
     await store.case_action(case_id, Action.CLAIM, actor_id=agent.id, text="claimed", data={})
     with pytest.raises(NotFound):
