@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     unanswered: Literal["offer", "escalate"] = Field(
         default="offer", description="A question no article covers: offer (say so and offer a person; "
         "MAX_FAILURES such turns in a row hand over) or escalate (hand over at once).")
-    lexical_weight: float = Field(default=0.3, ge=0, le=2, description="Weight of the BM25 match (relative to the "
+    lexical_weight: float = Field(default=0.2, ge=0, le=2, description="Weight of the BM25 match (relative to the "
                                   "best article's) added to the dense score; 0 = dense only. Chosen on doc2dial val.")
     max_failures: int = Field(default=2, ge=1, le=10, description="Unhelpful answers before escalating.")
     aggregate_k: int = Field(

@@ -29,7 +29,7 @@ from knowledge_base.classifier import ArticleClassifier, train_classifier as fit
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import VectorIndex
 from knowledge_base.models import ArticleDraft
-from knowledge_base.service import KnowledgeBase, embed_article, embed_articles
+from knowledge_base.service import LEXICAL_WEIGHT, KnowledgeBase, embed_article, embed_articles
 
 log = logging.getLogger("parley.kb")
 KB_CHANNEL = "kb"
@@ -44,7 +44,7 @@ def _fields(draft: ArticleDraft) -> dict[str, Any]:
 
 class KnowledgeRuntime:
     def __init__(self, store: SqlStore, broker: Broker, embedder: Embedder, index_dir: Path, chunk_words: int,
-                 aggregate_k: int = 1, classifier_c: float = 0.0, lexical_weight: float = 0.3) -> None:
+                 aggregate_k: int = 1, classifier_c: float = 0.0, lexical_weight: float = LEXICAL_WEIGHT) -> None:
         self.store = store
         self.broker = broker
         self.embedder = embedder

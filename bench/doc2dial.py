@@ -14,7 +14,8 @@ rules included: the decision path of `/ws/chat` and `/api/bot/preview`. Beside i
   with the title, the mean of an article's best three entries, the article classifier, absolute
   thresholds 0.4575 (answer) and 0.42, anything below the answer threshold escalated.
 
-On val only: the lexical weight and the calibration quantiles (knowledge_base/calibration.py).
+On val only: the lexical weight, the weight of an article's second-best sentence and the
+calibration quantiles (knowledge_base/calibration.py).
 Test is scored once with what val chose. `kb_gap_related` questions (the gold page is missing but a
 related one exists) are ambiguous and reported apart, never in the headline figures.
 """
@@ -34,10 +35,12 @@ from bot import BotConfig, ConversationContext, respond
 from knowledge_base import calibration as calib
 from knowledge_base.chunking import Entry
 from knowledge_base.embedder import Embedder
+from knowledge_base.index import SECOND_WEIGHT
 from knowledge_base.service import LEXICAL_WEIGHT, KnowledgeBase, embed_article
 
 UNANSWERABLE = ("kb_gap", "out_of_scope")
 LEXICAL_WEIGHTS = (0.0, 0.1, 0.2, 0.3)
+SECOND_WEIGHTS = (0.0, 0.15, 0.25, 0.4)  # how much an article's second-best sentence counts (index.prose_score)
 ANSWER_QUANTILES = (0.9, 0.95, 0.98, 0.99, 1.0)
 OFFER_QUANTILES = (0.5, 0.7, 0.8, 0.9)
 
@@ -231,48 +234,56 @@ def bm25_baseline(articles: Sequence[dict[str, str]], val: Sequence[Query], test
 
 
 # ----------------------------------------------------------------------------- the run
+def _key(lexical: float, second: float, qa: float, qo: float) -> str:
+    return f"lexical={lexical:g} second={second:g} answer_q={qa:g} offer_q={qo:g}"
+
+
 def eval_doc2dial(embedder: Embedder, limit: int | None = None, baselines: bool = True,
-                  lexical_weights: Sequence[float] = LEXICAL_WEIGHTS, val_only: bool = False) -> dict[str, Any]:
+                  lexical_weights: Sequence[float] = LEXICAL_WEIGHTS, val_only: bool = False,
+                  second_weights: Sequence[float] = SECOND_WEIGHTS) -> dict[str, Any]:
     articles, queries = load(limit)
     val = [q for q in queries if q.split == "val"]
     test = [q for q in queries if q.split == "test"]
     cached = CachingEmbedder(embedder)
     base = BotConfig(clarify_margin=0.06)  # the shipped clarify margin; thresholds from calibration
     sweep: dict[str, Any] = {}
-    best: tuple[float, float, float, float] | None = None
+    best: tuple[float, float, float, float, float] | None = None
     best_value = -1e9
     import_seconds: dict[str, float] = {}
     kb = None
     for w in lexical_weights:
         kb, seconds = build_parley(cached, articles, w)
         import_seconds[f"lexical={w:g}"] = seconds
-        memo = Memo(kb)
-        for qa in ANSWER_QUANTILES:
-            for qo in OFFER_QUANTILES:
-                if qo > qa:
-                    continue
-                kb._calibration = None
-                kb.quantiles = (qa, qo)
-                memo.calibration = kb.calibrate()
-                m = metrics(val, run(memo, val, base))
-                key = f"lexical={w:g} answer_q={qa:g} offer_q={qo:g}"
-                sweep[key] = {k: v for k, v in m.items() if k not in ("latency_ms", "n")}
-                if _objective(m) > best_value:
-                    best_value, best = _objective(m), (w, qa, qo, kb.calibration.answer)
+        for sw in second_weights:
+            kb.index.second_weight = sw
+            memo = Memo(kb)
+            for qa in ANSWER_QUANTILES:
+                for qo in OFFER_QUANTILES:
+                    if qo > qa:
+                        continue
+                    kb._calibration = None
+                    kb.quantiles = (qa, qo)
+                    memo.calibration = kb.calibrate()
+                    m = metrics(val, run(memo, val, base))
+                    sweep[_key(w, sw, qa, qo)] = {k: v for k, v in m.items() if k not in ("latency_ms", "n")}
+                    if _objective(m) > best_value:
+                        best_value, best = _objective(m), (w, sw, qa, qo, kb.calibration.answer)
     assert best is not None
-    w, qa, qo, _ = best
+    w, sw, qa, qo, _ = best
+    chosen = {"lexical_weight": w, "second_weight": sw, "answer_quantile": qa, "offer_quantile": qo}
     if val_only:  # comparing models: val with the shipped settings and with val's choice; test left alone
-        shipped = f"lexical={LEXICAL_WEIGHT:g} answer_q={calib.ANSWER_QUANTILE:g} offer_q={calib.OFFER_QUANTILE:g}"
+        shipped = _key(LEXICAL_WEIGHT, SECOND_WEIGHT, calib.ANSWER_QUANTILE, calib.OFFER_QUANTILE)
         return {"dataset": "doc2dial-val", "limit": limit, "embedder": embedder.name,
-                "chosen_on_val": {"lexical_weight": w, "answer_quantile": qa, "offer_quantile": qo},
+                "chosen_on_val": chosen,
                 "import_seconds_246_articles": import_seconds, "val_shipped": sweep.get(shipped),
-                "val_chosen": sweep[f"lexical={w:g} answer_q={qa:g} offer_q={qo:g}"], "val_sweep": sweep,
+                "val_chosen": sweep[_key(w, sw, qa, qo)], "val_sweep": sweep,
                 "val_counts": {k: sum(1 for q in val if q.kind == k) for k in
                                ("answerable", "kb_gap", "kb_gap_related", "out_of_scope")}}
     # test, once: a fresh import (timed, real encodes) with the chosen settings
     fresh = CachingEmbedder(embedder)
     fresh.fresh = True
     kb, seconds = build_parley(fresh, articles, w)
+    kb.index.second_weight = sw
     kb.quantiles = (qa, qo)
     calibration_started = time.perf_counter()
     cal = kb.calibrate()
@@ -281,8 +292,7 @@ def eval_doc2dial(embedder: Embedder, limit: int | None = None, baselines: bool 
     ours["calibration"] = cal.record()
     report: dict[str, Any] = {
         "dataset": "doc2dial", "limit": limit, "embedder": embedder.name,
-        "chosen_on_val": {"lexical_weight": w, "answer_quantile": qa, "offer_quantile": qo},
-        "import_seconds_246_articles": seconds, "calibration_seconds": calibration_seconds,
+        "chosen_on_val": chosen, "import_seconds_246_articles": seconds, "calibration_seconds": calibration_seconds,
         "shipped_quantiles": [calib.ANSWER_QUANTILE, calib.OFFER_QUANTILE], "val_sweep": sweep, "parley": ours,
         "test_counts": {k: sum(1 for q in test if q.kind == k) for k in
                         ("answerable", "kb_gap", "kb_gap_related", "out_of_scope")},

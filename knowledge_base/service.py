@@ -24,7 +24,8 @@ from knowledge_base.models import Candidate, SearchResult
 from knowledge_base.sections import shown_part
 
 SNIPPET_CHARS = 900
-LEXICAL_WEIGHT = 0.3  # chosen on doc2dial val from 0, 0.1, 0.2, 0.3 (parley eval doc2dial)
+LEXICAL_WEIGHT = 0.2  # chosen on doc2dial val from 0, 0.1, 0.2, 0.3 with index.SECOND_WEIGHT (parley eval doc2dial);
+# app/config.py repeats it as PARLEY_LEXICAL_WEIGHT's default
 LANGUAGE_CODES = {"english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it",
                   "portuguese": "pt", "dutch": "nl"}
 LEXICAL_CANDIDATES = 10  # the best lexical articles are scored even if the dense search missed them
@@ -36,6 +37,22 @@ class IndexedArticle:
     title: str
     chunks: tuple[str, ...]  # the article's sections, as Markdown
     url: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An unpublished article ranked beside the published ones as if it were published (the
+    editor's "Try it"): its entries, vectors and lexical texts as a publish would make them."""
+
+    article: IndexedArticle
+    entries: list[Entry]
+    vectors: np.ndarray
+    lexical_texts: tuple[str, ...]
+
+
+def lexical_texts(title: str, body: str, questions: Sequence[str]) -> tuple[str, ...]:
+    """What BM25 reads of an article."""
+    return (title, *questions, plain_text(body))
 
 
 def embed_article(embedder: Embedder, article_id: str, title: str, body: str,
@@ -141,10 +158,17 @@ class KnowledgeBase:
 
     def adopt(self, article_id: str, title: str, body: str, questions: list[str] | tuple[str, ...]) -> None:
         """Know an article whose vectors are already in the index (loaded from the on-disk cache)."""
-        self.articles[article_id] = IndexedArticle(article_id, title, tuple(sections_of(body)),
-                                                   self.url_prefix + article_id)
+        self.articles[article_id] = self._indexed(article_id, title, body)
         if self.lexical is not None:
-            self.lexical.put(article_id, [title, *questions, plain_text(body)])
+            self.lexical.put(article_id, lexical_texts(title, body, questions))
+
+    def _indexed(self, article_id: str, title: str, body: str) -> IndexedArticle:
+        return IndexedArticle(article_id, title, tuple(sections_of(body)), self.url_prefix + article_id)
+
+    def draft(self, article_id: str, title: str, body: str, questions: list[str]) -> Draft:
+        """A draft embedded as a publish would embed it, for `search(..., draft=)`; nothing stored."""
+        entries, vectors = embed_article(self.embedder, article_id, title, body, questions, self.chunk_words)
+        return Draft(self._indexed(article_id, title, body), entries, vectors, lexical_texts(title, body, questions))
 
     def remove(self, article_id: str) -> None:
         self.index.remove_article(article_id)
@@ -152,8 +176,9 @@ class KnowledgeBase:
         if self.lexical is not None:
             self.lexical.remove(article_id)
 
-    def candidate(self, article_id: str, score: float = 1.0, chunk: int = 0) -> Candidate | None:
-        art = self.articles.get(article_id)
+    def candidate(self, article_id: str, score: float = 1.0, chunk: int = 0,
+                  draft: Draft | None = None) -> Candidate | None:
+        art = draft.article if draft is not None and draft.article.id == article_id else self.articles.get(article_id)
         if art is None:
             return None
         section = chunk if chunk < len(art.chunks) else 0
@@ -162,14 +187,21 @@ class KnowledgeBase:
         return Candidate(art.id, art.title, score, shown.text, art.url, shown.more, section)
 
     # ----------------------------------------------------------------- search
-    def rank(self, vector: np.ndarray, text: str, k: int = 5, lexical_match: bool = True) -> list[tuple[ArticleHit, float]]:
+    def rank(self, vector: np.ndarray, text: str, k: int = 5, lexical_match: bool = True,
+             draft: Draft | None = None) -> list[tuple[ArticleHit, float]]:
         """(hit, score) for the best `k` articles, best first: dense score plus the lexical bonus;
         the classifier, where one is trained, moves its pick to the front. Without `lexical_match`
         (a question in another language than the articles': their words cannot match) the score is
-        the dense one alone, unscaled, as if the lexical part agreed with it."""
-        hits = self.index.search_articles(vector, k=max(k, 20), aggregate_k=self.aggregate_k)
-        lexical = (self.lexical.scores(text) if lexical_match and self.lexical is not None and self.lexical_weight
-                   else {})
+        the dense one alone, unscaled, as if the lexical part agreed with it. `draft`: rank as if it
+        were published (replacing the published copy of the same article, if any)."""
+        hits = self.index.search_articles(vector, k=max(k, 20) + (draft is not None), aggregate_k=self.aggregate_k)
+        if draft is not None:
+            hits = [h for h in hits if h.article_id != draft.article.id]
+            drafted = self.index.score_unindexed(draft.article.id, draft.entries, draft.vectors, vector,
+                                                 self.aggregate_k)
+            hits += [drafted] if drafted is not None else []
+        lexical = ((self.lexical.scores(text, None if draft is None else (draft.article.id, draft.lexical_texts)))
+                   if lexical_match and self.lexical is not None and self.lexical_weight else {})
 
         def score(hit: ArticleHit) -> float:
             return self._fused(hit.score, lexical.get(hit.article_id, 0.0)) if lexical_match else hit.score
@@ -200,18 +232,18 @@ class KnowledgeBase:
         customers' clients and the metrics see stays a 0..1 figure)."""
         return (dense + self.lexical_weight * lexical) / (1.0 + self.lexical_weight)
 
-    def search(self, text: str, k: int = 5, lang: str | None = None) -> SearchResult:
+    def search(self, text: str, k: int = 5, lang: str | None = None, draft: Draft | None = None) -> SearchResult:
         """`lang`: the language the question is written in, where known (bot/language.py); one other
-        than the articles' is matched by meaning alone."""
+        than the articles' is matched by meaning alone. `draft`: as if it were published."""
         t0 = time.perf_counter()
         vector = query_vectors(self.embedder, [text])[0]
         t1 = time.perf_counter()
-        ranked = self.rank(vector, text, k, lexical_match=lang is None or lang == self.lang)
+        ranked = self.rank(vector, text, k, lexical_match=lang is None or lang == self.lang, draft=draft)
         t2 = time.perf_counter()
         candidates = []
         for hit, score in ranked:
             chunk = hit.best.position if hit.best.kind == "chunk" else (hit.best_chunk.position if hit.best_chunk else 0)
-            cand = self.candidate(hit.article_id, score, chunk)
+            cand = self.candidate(hit.article_id, score, chunk, draft)
             if cand is not None:
                 candidates.append(cand)
         return SearchResult(candidates, {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000},

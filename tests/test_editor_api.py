@@ -169,6 +169,9 @@ async def test_try_it_and_the_preview_show_the_html_the_customer_gets(live_serve
     draft = {k: stored[k] for k in ("id", "title", "body", "questions")}
     with_draft = c.post("/api/articles/try", json={"text": text, "draft": draft}).json()
     assert with_draft["article_id"] == "shipping-times-and-costs"
+    # the unchanged article as a draft decides exactly as the published one: same fused score, same thresholds
+    assert with_draft["action"] == tried["action"] and abs(with_draft["confidence"] - tried["confidence"]) < 1e-4
+    assert [c["article_id"] for c in with_draft["candidates"]] == [c["article_id"] for c in tried["candidates"]]
     for shown in (tried, preview, with_draft):
         assert shown["html"] == frame["html"] and shown.get("more_html") == frame.get("more_html")
     no_answer = c.post("/api/bot/preview", json={"text": "what is the capital of peru"}).json()

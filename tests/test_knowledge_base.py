@@ -137,3 +137,27 @@ def test_a_knowledge_base_decides_as_later_only_once_its_calibration_is_current(
     kb.put("c", "Gift cards", "Buy one.", *embed_article(embedder, "c", "Gift cards", "Buy one.", (), 120))
     assert not kb.decides_as_later() and kb.calibration is first  # the old thresholds stand meanwhile
     assert kb.calibrate().generation == kb.index.generation and kb.decides_as_later()
+
+
+def test_an_article_that_says_it_twice_outranks_one_stray_sentence_and_a_draft_scores_as_published() -> None:
+    index = VectorIndex(3)
+    # "stray": one sentence a little nearer the query than anything else, the rest unrelated;
+    # "twice": two sentences nearly as near. Entries: title, then one per sentence.
+    stray = article_entries("stray", "S", "First thing. Second thing. Third thing.", [])
+    twice = article_entries("twice", "T", "First thing. Second thing. Third thing.", [])
+    assert [e.kind for e in stray] == ["title", "chunk", "chunk", "chunk"]
+    stray_vectors = _unit([0, 0, 1], [1, 0.30, 0], [0, 1, 0], [0, 1, 0.2])
+    twice_vectors = _unit([0, 0, 1], [1, 0.35, 0], [1, 0.40, 0], [0, 1, 0])
+    index.replace_article("stray", stray, stray_vectors)
+    index.replace_article("twice", twice, twice_vectors)
+    query = np.array([1, 0, 0], dtype=np.float32)
+    index.second_weight = 0.0  # the best sentence alone: the stray match wins
+    assert [h.article_id for h in index.search_articles(query)] == ["stray", "twice"]
+    index.second_weight = 0.25
+    ranked = index.search_articles(query)
+    assert [h.article_id for h in ranked] == ["twice", "stray"]
+    s1, s2 = twice_vectors[1] @ query, twice_vectors[2] @ query
+    assert abs(ranked[0].score - (s1 + 0.25 * s2) / 1.25) < 1e-6
+    # an article scored from outside the index (the editor's draft) gets exactly its indexed score
+    drafted = index.score_unindexed("twice", twice, twice_vectors, query)
+    assert drafted is not None and abs(drafted.score - ranked[0].score) < 1e-6 and drafted.best_chunk == ranked[0].best_chunk

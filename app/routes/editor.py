@@ -411,7 +411,7 @@ async def import_articles(request: Request, user: CurrentEditor, knowledge: Know
 
 # ----------------------------------------------------------------------------- try it, preview
 @router.post("/api/articles/try", response_model=TryOut)
-async def try_it(body: TryIn, user: CurrentEditor, desk: DeskDep, knowledge: KnowledgeDep) -> TryOut:
+async def try_it(body: TryIn, user: CurrentEditor, desk: DeskDep) -> TryOut:
     """What the bot would answer to a first message: against the published articles, or with `draft`
     as if it were published. Stores nothing."""
     started = time.perf_counter()
@@ -420,7 +420,7 @@ async def try_it(body: TryIn, user: CurrentEditor, desk: DeskDep, knowledge: Kno
     if body.draft is not None:
         draft = body.draft
         kb = await asyncio.to_thread(DraftOverlay, desk.kb, draft.id or slugify(draft.title), draft.title, draft.body,
-                                     draft.questions, knowledge.chunk_words)
+                                     draft.questions)
         draft_id = kb.article_id
     decision = await asyncio.to_thread(respond, body.text, ConversationContext(lang=body.lang), kb, desk.bot_config)
     return _try_out(decision, draft_id, "draft" if body.draft else "published", (time.perf_counter() - started) * 1000)
