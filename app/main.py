@@ -17,8 +17,8 @@ from app.runtime import build_runtime
 from knowledge_base.embedder import Embedder
 
 log = logging.getLogger("parley")
-OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "sites", "analytics", "privacy", "integrations", "api_v1",
-                   "mail", "attachments", "teams")
+OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "sites", "analytics", "gaps", "unhappy", "privacy",
+                   "integrations", "api_v1", "mail", "attachments", "teams")
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
