@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     max_failures: int = Field(default=2, ge=1, le=10, description="Unhelpful answers before escalating.")
     aggregate_k: int = Field(
         default=3, ge=1, le=100, description="An article's example questions score the mean of their best k "
-        "cosines; its title and body sentences count by their single best; the article takes the higher.")
+        "cosines; its title and body sentences count by their best with the second best weighted 0.4 "
+        "(`(s1 + 0.4 s2) / 1.4`, `knowledge_base/index.py`); the article takes the higher.")
     classifier_c: float = Field(
         default=10.0, ge=0, le=1e6, description="Pick the article with a logistic-regression classifier trained "
         "in the background on every entry of every article (inverse L2 penalty C), where articles carry example "
