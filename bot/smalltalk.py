@@ -1,11 +1,12 @@
 """Small talk by meaning: a nearest-neighbour detector over hand-written exemplars.
 
-The word rules in bot/intents.py catch "thanks" and "hello"; customers also write "nice one",
-"am i talking to a robot lol", "sorry, wrong window" or just an emoji, which the knowledge base
-scores as out of scope. A short message whose embedding lies within `THRESHOLD` of an exemplar,
-and that no article answers confidently, is small talk of that exemplar's kind. The exemplars are
-written here (not taken from any benchmark), in the seven languages Parley ships. bot/intents.py's
-smalltalk_kind catches most small talk by rule first; this catches paraphrases of it.
+The word rules in bot/smalltalk_rules.py catch "thanks" and "hello"; customers also write "nice
+one", "am i talking to a robot lol", "sorry, wrong window" or just an emoji, which the knowledge
+base scores as out of scope. A short message whose embedding lies within `THRESHOLD` of an
+exemplar, and that no article answers confidently, is small talk of that exemplar's kind. The
+exemplars are written here (not taken from any benchmark), in the seven languages Parley ships.
+bot/smalltalk_rules.py's smalltalk_kind catches most small talk by rule first; this catches
+paraphrases of it.
 """
 
 from __future__ import annotations

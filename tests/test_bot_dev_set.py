@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot import BotConfig, ConversationContext, respond
-from bot.intents import is_frustrated, is_human_request, smalltalk_kind
+from bot.frustration import is_frustrated
 from bot.language import detect
+from bot.person_request import is_human_request
+from bot.smalltalk_rules import smalltalk_kind
 
 DEV = json.loads((Path(__file__).parent / "fixtures" / "intents_dev.json").read_text(encoding="utf-8"))
 LANGS = [lang for lang in DEV if not lang.startswith("_")]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.intents import is_frustrated, is_human_request, is_not_helpful, smalltalk_kind, strip_greeting
+from bot.frustration import is_frustrated, is_not_helpful
+from bot.person_request import is_human_request
+from bot.smalltalk_rules import smalltalk_kind, strip_greeting
 
 PERSON = [
     "agent", "AGENT!!", "human please", "real person please", "can I talk to a person", "let me speak to your manager",
