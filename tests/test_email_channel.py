@@ -6,7 +6,9 @@ from email.message import EmailMessage
 
 import pytest
 
-from app.email_channel import MailRefused, Signer, html_to_text, parse_inbound, reply_subject, strip_reply
+from app.email_addresses import Signer
+from app.email_outbound import reply_subject
+from app.email_parsing import MailRefused, html_to_text, parse_inbound, strip_reply
 
 
 def raw_email(body: str = "Hello", *, sender: str = "Ann <ann@example.com>", subject: str = "Help",

@@ -19,7 +19,8 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.deps import DeskDep
-from app.email_channel import MailChannel, recipients_from_headers
+from app.email_channel import MailChannel
+from app.email_parsing import recipients_from_headers
 from app.followup import FollowupError, answer as answer_followup
 from app.storage.tables import INT_MAX
 from app.validation import Line
