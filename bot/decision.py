@@ -110,9 +110,15 @@ def choose(candidates: list[Candidate], config: BotConfig,
     # Candidates scoring within the margin of the top one are close. The top one may score below
     # another when the article classifier (knowledge_base/classifier.py) picked it: within the
     # margin, that disagreement is offered as a choice; beyond it, the classifier's pick stands.
-    close = [c for c in candidates[: config.max_clarify_options] if abs(top.score - c.score) <= config.clarify_margin]
+    # A choice offered never leaves out an article that scores higher than one it offers (a pick the
+    # classifier made far below the best-scored one, with a close runner-up, would otherwise offer
+    # the runner-up and hide the best: "where is my order" offered click-and-collect and a late
+    # parcel, not "Track your order").
+    shown = candidates[: config.max_clarify_options]
+    close = [c for c in shown if abs(top.score - c.score) <= config.clarify_margin]
     if len(close) > 1:
-        return "clarify", None, tuple(close)
+        floor = min(c.score for c in close)
+        return "clarify", None, tuple(c for c in shown if c in close or c.score >= floor)
     return "answer", None, (top,)
 
 

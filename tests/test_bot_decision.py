@@ -116,6 +116,10 @@ def test_a_candidate_the_classifier_overruled_is_offered_only_within_the_margin(
     # "b" scores a little higher: the two disagree within the margin, so both are offered, the pick first
     action, _, offered = choose([cand("a", 0.70), cand("b", 0.74), cand("c", 0.50)], config)
     assert action == "clarify" and [c.article_id for c in offered] == ["a", "b"]
+    # a close runner-up makes it a choice; one scoring higher still is offered too, never hidden
+    action, _, offered = choose([cand("a", 0.54), cand("b", 0.70), cand("c", 0.60)],
+                                BotConfig(answer_threshold=0.5, clarify_margin=0.06, out_of_scope_threshold=0.4))
+    assert action == "clarify" and [c.article_id for c in offered] == ["a", "b", "c"]
     # with no margin (the benchmark's setting) the pick is answered
     assert choose([cand("a", 0.70), cand("b", 0.74)], BotConfig(answer_threshold=0.5, clarify_margin=0.0,
                                                                  out_of_scope_threshold=0.4))[0] == "answer"

@@ -37,7 +37,7 @@ def test_the_legacy_chunker_prefixes_every_chunk_with_the_title() -> None:
 
 def test_a_tiny_run_reports_every_figure_for_every_system() -> None:
     report = eval_doc2dial(HashingEmbedder(), limit=6, lexical_weights=(0.0, 0.3))
-    assert set(report["chosen_on_val"]) == {"lexical_weight", "answer_quantile", "offer_quantile"}
+    assert set(report["chosen_on_val"]) == {"lexical_weight", "second_weight", "answer_quantile", "offer_quantile"}
     for system in ("parley", "bm25", "parley_2026_11"):
         for figure in ("top1", "answered_right", "answered_or_offered_right", "answered_wrong",
                        "auroc_vs_kb_gap", "auroc_vs_out_of_scope", "answer_or_abstain_accuracy"):
