@@ -1,6 +1,6 @@
 """The email channel's HTTP side: the inbound webhook, and the pages the links in our emails open.
 
-Links in emails are signed (app/email_channel.py, Signer). Following one never changes anything by
+Links in emails are signed (app/email_addresses.py, Signer). Following one never changes anything by
 itself: a GET shows a page with a button and the POST acts, so a mail scanner that prefetches links
 cannot confirm an address or answer a follow-up for the customer.
 """
