@@ -134,7 +134,7 @@ async def _serve(runtime: Runtime) -> None:
     closers.append(retention.stop)
     if settings.webhooks_enabled:  # off the chat path: it reads the stored event log (app/webhooks.py)
         from app.storage.integrations import IntegrationStore
-        from app.webhooks import WebhookWorker
+        from app.webhook_worker import WebhookWorker
 
         webhooks = WebhookWorker(settings, IntegrationStore(store.engine))
         webhooks.start()

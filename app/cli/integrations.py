@@ -18,7 +18,7 @@ def _integration_call(fn: Any) -> Any:
     from app.apitokens import TokenError
     from app.storage.integrations import IntegrationStore
     from app.storage.sites import Audit
-    from app.webhooks import WebhookError
+    from app.webhook_outbound import WebhookError
 
     async def run(settings: Settings, store: Any, broker: Any) -> Any:
         return await fn(store, IntegrationStore(store.engine), Audit("cli"))

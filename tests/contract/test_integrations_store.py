@@ -12,7 +12,8 @@ from app.config import Settings
 from app.storage.integrations import IntegrationStore
 from app.storage.sites import Audit
 from app.storage.sql import SqlStore
-from app.webhooks import WebhookWorker, create_endpoint
+from app.webhook_worker import WebhookWorker
+from app.webhooks import create_endpoint
 
 WHO = Audit("test")
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.webhooks import verify
+from app.webhook_outbound import verify
 from tests.harness import LiveServer, copy_data, free_port
 
 
