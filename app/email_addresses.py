@@ -15,7 +15,8 @@ from email.utils import parseaddr
 from typing import Any
 
 from app.config import Settings
-from app.storage.mail import MailStore, Thread
+from app.storage.mail import MailStore
+from app.storage.mail_threads import Thread
 from app.storage.records import Conversation
 
 SIGNATURE_HEX = 20  # 80 bits of HMAC-SHA256 in a reply address

@@ -38,7 +38,8 @@ from app.config import Settings
 from app.email_addresses import Signer, proven_address, reply_domain
 from app.email_inbound import MailReceiving
 from app.email_outbound import MailSending
-from app.storage.mail import MailStore, Thread
+from app.storage.mail import MailStore
+from app.storage.mail_threads import Thread
 from app.storage.records import Conversation, Event
 
 log = logging.getLogger("parley.mail")

@@ -18,7 +18,9 @@ from urllib.parse import urlencode
 
 from app.email_addresses import MAX_REFERENCES, ChannelState, desk_name, proven_address
 from app.mail import MailError, send as send_mail
-from app.storage.mail import OutboxItem, Thread, utcnow
+from app.storage.mail import utcnow
+from app.storage.mail_outbox import OutboxItem
+from app.storage.mail_threads import Thread
 from app.storage.records import Conversation, Event
 from knowledge_base.render import render_markdown
 

@@ -19,7 +19,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from app.storage.mail import Followup, MailStore, utcnow
+from app.storage.followups import Followup
+from app.storage.mail import MailStore, utcnow
 from app.storage.records import Event
 
 MailChannel = Any  # app.email_channel.MailChannel, which calls this module (no import back)
