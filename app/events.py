@@ -2,6 +2,9 @@
 
 Client frames are parsed with `parse_customer_frame` / `parse_agent_frame`; server frames are built
 from stored events by `event_frame`, so what a client sees is always what is stored.
+
+Longer than 300 lines on purpose: it is the protocol (docs/protocol.md) as one set of models, so a
+frame's shape is read and changed in one place.
 """
 
 from __future__ import annotations
