@@ -1,7 +1,7 @@
 """The database schema (SQLAlchemy Core). Alembic migrations in app/storage/migrations follow it.
 
-Longer than 300 lines on purpose: the whole schema in one file, as the migrations are checked against
-it; the email channel's tables live beside its store (mail*.py, followups.py)."""
+Longer than 300 lines on purpose: the whole schema in one file, the one the migrations are written
+from; the email channel's tables live beside its store (mail*.py, followups.py)."""
 
 from __future__ import annotations
 
