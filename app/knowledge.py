@@ -2,44 +2,34 @@
 
 Vectors live in the database (`kb_entries`), so a publish is embedded once, by the process that
 publishes; every other process applies the change by reading those rows. The FAISS index on disk
-is a start-up cache, stamped with the last change id it contains.
+is a start-up cache, stamped with the last change id it contains. The article classifier's training
+and cache are in app/kb_classifier.py, a bulk import's groups in app/kb_bulk_import.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import os
-import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from app.kb_bulk_import import import_groups
+from app.kb_classifier import ClassifierTrainer, load_classifier, save_classifier
 from app.realtime.base import Broker
 from app.storage.records import Article
 from app.storage.sql import SqlStore
 from knowledge_base.chunking import Entry
-from knowledge_base.classifier import ArticleClassifier, train_classifier as fit_classifier
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import VectorIndex
 from knowledge_base.models import ArticleDraft
-from knowledge_base.service import LEXICAL_WEIGHT, KnowledgeBase, embed_article, embed_articles
+from knowledge_base.service import LEXICAL_WEIGHT, KnowledgeBase, embed_article
 
 log = logging.getLogger("parley.kb")
 KB_CHANNEL = "kb"
 CHUNKER_VERSION = 3  # bump when chunking changes, so stored vectors are rebuilt at start-up
-IMPORT_GROUP = 50  # articles per model call and transaction in a bulk import (a few seconds of work each)
-
-
-def _fields(draft: ArticleDraft) -> dict[str, Any]:
-    return dict(title=draft.title, body=draft.body, category=draft.category, questions=list(draft.questions),
-                tags=list(draft.tags), status=draft.status)
 
 
 class KnowledgeRuntime:
@@ -55,14 +45,13 @@ class KnowledgeRuntime:
         self._calibrating: asyncio.Task[None] | None = None
         self._was_ready = False
         self._calibrate_again = False
-        self._training: asyncio.Task[None] | None = None
-        self._train_again = False
         # Stored vectors are only reused by the same model and the same chunking.
         self.model_key = f"{embedder.name}#chunks-v{CHUNKER_VERSION}-{chunk_words}"
         self.applied_change = 0
         self.loaded = False
         self._task: asyncio.Task[None] | None = None
         self._apply_lock = asyncio.Lock()
+        self._trainer = ClassifierTrainer(self.kb, self.save_classifier, index_dir)
 
     # ----------------------------------------------------------------- start-up
     async def load(self) -> None:
@@ -102,33 +91,12 @@ class KnowledgeRuntime:
         return f"{self._stamp(self.applied_change)}:c={self.kb.classifier_c}"
 
     def load_classifier(self) -> bool:
-        """Use the cached classifier when it was fitted on exactly this index. True when it was."""
-        path = self.index_dir / "classifier.npz"
-        if not self.kb.classifier_wanted() or not path.exists():
-            return False
-        try:
-            with np.load(path, allow_pickle=False) as saved:
-                if str(saved["stamp"]) != self._classifier_stamp():
-                    return False
-                ids = tuple(str(a) for a in saved["article_ids"])
-                weights, bias = saved["weights"], saved["bias"]
-        except (OSError, KeyError, ValueError):
-            log.warning("ignoring an unreadable classifier cache at %s", path)
-            return False
-        if set(ids) != set(self.kb.articles) or weights.shape != (self.embedder.dim, len(ids)):
-            return False
-        return self.kb.use_classifier(ArticleClassifier(self.kb.index.generation, ids, weights, bias))
+        """Use the cached classifier if it was fitted on exactly this index (True when it was)."""
+        return load_classifier(self.kb, self.index_dir, self._classifier_stamp(), self.embedder.dim)
 
     def save_classifier(self) -> None:
-        """Cache the classifier in use, if it is the current index's (call with the index settled)."""
-        fitted = self.kb.current_classifier
-        if fitted is None:
-            return
-        self.index_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.index_dir / "classifier.tmp.npz"
-        np.savez(tmp, stamp=np.array(self._classifier_stamp()), article_ids=np.array(fitted.article_ids),
-                 weights=fitted.weights, bias=fitted.bias)
-        os.replace(tmp, self.index_dir / "classifier.npz")
+        """Cache the classifier in use beside the index, stamped with it."""
+        save_classifier(self.kb, self.index_dir, self._classifier_stamp())
 
     async def settle(self) -> None:
         """For one-shot commands (`parley demo`, `parley kb import`): fit the classifier here and save
@@ -167,51 +135,9 @@ class KnowledgeRuntime:
         (not two transactions and a model call an article); the classifier and the calibration are
         redone once at the end and other processes told once. `progress(done, total)` after each group.
         Returns (article, 'created' | 'updated' | 'unchanged') in the order of `drafts`."""
-        from app.storage.kb_import import FIELDS, ImportedArticle, write_imported
-
         stamp_before = await self.store.kb_stamp()
-        existing = {a.id: a for a in await self.store.list_articles()}
-        results: dict[str, tuple[Article, str]] = {}
-        work: list[tuple[ArticleDraft, bool]] = []  # (draft, new version?)
-        unique = list({d.id: d for d in drafts}.values())  # a repeated id: its last version
-        for draft in unique:
-            fields = _fields(draft)
-            old = existing.get(draft.id)
-            if old is not None and all(getattr(old, k) == fields[k] for k in FIELDS):
-                if old.status == "published" and old.id not in self.kb.articles:
-                    work.append((draft, False))  # stored but not indexed: index it, no new version
-                else:
-                    results[draft.id] = (old, "unchanged")
-            else:
-                work.append((draft, True))
-        total, done = len(unique), len(unique) - len(work)
-        if progress is not None:
-            progress(done, total)
-        last_change = 0
-        for start in range(0, len(work), IMPORT_GROUP):
-            group = work[start:start + IMPORT_GROUP]
-            published = [d for d, _ in group if d.status == "published"]
-            embedded = await asyncio.to_thread(
-                embed_articles, self.embedder, [(d.id, d.title, d.body, d.questions) for d in published],
-                self.chunk_words)
-            vectors = {d.id: ev for d, ev in zip(published, embedded)}
-            items = []
-            for draft, new_version in group:
-                entries, vecs = vectors.get(draft.id, ([], None))
-                items.append(ImportedArticle(draft.id, _fields(draft), [(e.kind, e.position, e.text) for e in entries],
-                                             vecs, new_version))
-            written = await write_imported(self.store, items, self.model_key, author_id)
-            for (article, outcome, change), (draft, _) in zip(written, group):
-                results[draft.id] = (article, outcome)
-                entries, vecs = vectors.get(draft.id, ([], None))
-                if article.status == "published" and vecs is not None:
-                    self.kb.put(article.id, article.title, article.body, entries, vecs)
-                else:
-                    self.kb.remove(article.id)
-                last_change = max(last_change, change)
-            done += len(group)
-            if progress is not None:
-                progress(done, total)
+        results, work, last_change = await import_groups(self.store, self.kb, self.embedder, self.chunk_words,
+                                                         self.model_key, drafts, author_id, progress)
         if work:
             if stamp_before == self.applied_change and last_change - stamp_before == len(work):
                 self.applied_change = last_change  # nobody else changed anything meanwhile: we are current
@@ -330,46 +256,7 @@ class KnowledgeRuntime:
         is done the bot picks by neighbour score; changes meanwhile queue one more training."""
         if not self.kb.classifier_c or self._task is None:  # only a started (serving) runtime trains
             return
-        if self._training is not None and not self._training.done():
-            self._train_again = True
-            return
-        self._training = asyncio.get_running_loop().create_task(self._train(), name="kb-classifier")
-
-    async def _train(self) -> None:
-        """Fit in a child process of lower priority, never in a thread of this one: torch's optimiser
-        holds the GIL for most of a fit, and a thread of ours training for ~13 s under the fault test's
-        load delayed every socket's acknowledgements by 1.5-2 s. The child lives for one burst of
-        publishes, so an idle server carries no trainer process in memory."""
-        self._train_again = True
-        pool: ProcessPoolExecutor | None = None
-        try:
-            while self._train_again:
-                self._train_again = False
-                inputs = self.kb.classifier_inputs()
-                if inputs is None:
-                    return
-                started = time.perf_counter()
-                fit = partial(fit_classifier, *inputs, c=self.kb.classifier_c)
-                try:
-                    if pool is None:
-                        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                                   initializer=trainer_init, initargs=(os.getpid(),))
-                    fitted: ArticleClassifier | None = await asyncio.get_running_loop().run_in_executor(pool, fit)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # the bot keeps answering by neighbour score
-                    log.exception("training the article classifier failed")
-                    return
-                if self.kb.use_classifier(fitted):
-                    log.info("article classifier trained", extra={"articles": len(self.kb.articles),
-                                                                  "ms": round((time.perf_counter() - started) * 1000)})
-                    try:
-                        await asyncio.to_thread(self.save_classifier)
-                    except OSError:
-                        log.warning("could not cache the classifier in %s", self.index_dir)
-        finally:
-            if pool is not None:
-                _stop_pool(pool)
+        self._trainer.request()
 
     async def follow(self, poll_seconds: float = 5.0) -> None:
         """Background task: apply changes announced on the broker, and poll the log as a safety net."""
@@ -397,7 +284,7 @@ class KnowledgeRuntime:
         self.train_classifier()
 
     async def stop(self) -> None:
-        for task in (self._task, self._training, self._calibrating):
+        for task in (self._task, self._trainer.task, self._calibrating):
             if task:
                 task.cancel()
                 try:
@@ -408,28 +295,3 @@ class KnowledgeRuntime:
             await self.save_index()
         except Exception:
             log.exception("could not save the index")
-
-
-def trainer_init(server_pid: int) -> None:
-    """In the training process: take only the CPU that the server's requests leave, and end with the
-    server. A server killed with SIGKILL runs no clean-up, and its trainer would otherwise live on."""
-    try:
-        os.nice(10)
-    except OSError:
-        pass
-    if os.getppid() != server_pid:
-        os._exit(0)
-    threading.Thread(target=_exit_with, args=(server_pid,), name="exit-with-server", daemon=True).start()
-
-
-def _exit_with(server_pid: int) -> None:
-    while os.getppid() == server_pid:
-        time.sleep(0.5)
-    os._exit(0)
-
-
-def _stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Stop the trainer now, mid-fit included (shutdown alone would wait for the fit to finish)."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)

@@ -91,7 +91,7 @@ def test_without_a_penalty_setting_no_classifier_is_trained() -> None:
 TRAINER_HOST = """
 import multiprocessing, os, sys, time
 from concurrent.futures import ProcessPoolExecutor
-from app.knowledge import trainer_init
+from app.kb_classifier import trainer_init
 
 if __name__ == "__main__":
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=trainer_init,

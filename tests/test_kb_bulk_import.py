@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.knowledge import IMPORT_GROUP, KnowledgeRuntime
+from app.kb_bulk_import import IMPORT_GROUP
+from app.knowledge import KnowledgeRuntime
 from app.realtime.memory import MemoryBroker
 from app.storage.migrations import upgrade_database
 from app.storage.sql import SqlStore
