@@ -18,7 +18,7 @@ from knowledge_base.embedder import Embedder
 
 log = logging.getLogger("parley")
 OPTIONAL_ROUTES = ("widget", "console", "editor", "admin", "sites", "analytics", "gaps", "unhappy", "privacy",
-                   "integrations", "api_v1", "mail", "attachments", "teams")
+                   "integrations", "api_v1", "mail", "attachments", "teams", "transcripts")
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
