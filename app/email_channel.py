@@ -10,7 +10,7 @@ link back to the conversation and a per-conversation reply address
 (`reply+<conversation>.<HMAC signature>@PARLEY_MAIL_REPLY_DOMAIN`). SMTP failures are internal
 events on the case and retried with doubling waits, PARLEY_MAIL_MAX_ATTEMPTS times in all.
 
-Proven addresses follow the transcript email's rule (app/routes/chat.py): the email the host site
+Proven addresses follow the transcript email's rule (app/transcripts.py): the email the host site
 signed (identity verification), or one that followed a confirmation link; an email the customer
 typed on the offline form is a claim, so it first gets a fixed confirmation email (no words of the
 conversation) and the replies once it is confirmed. A conversation started by email is answered at
