@@ -82,7 +82,9 @@ def test_out_of_hours_the_customer_is_told_when_we_are_back_and_the_bot_keeps_an
     ny = opens.astimezone(ZoneInfo("America/New_York"))
     header = chat.locator("#subt")
     header.get_by_text("We're back").wait_for(timeout=15000)
-    assert "(your time)" in header.inner_text() and f"{ny:%H:%M}" in header.inner_text()
+    # the widget's "en" shows the hour as 12-hour ("09:00 AM", "10:00 PM"); other locales as 24-hour
+    shown = header.inner_text()
+    assert "(your time)" in shown and (f"{ny:%I:%M %p}" in shown or f"{ny:%H:%M}" in shown), shown
     chat.locator("#input").fill("How do I reset my password?")
     chat.locator("#input").press("Enter")
     chat.locator("a.art").first.wait_for(timeout=20000)  # the bot keeps answering out of hours
@@ -90,7 +92,8 @@ def test_out_of_hours_the_customer_is_told_when_we_are_back_and_the_bot_keeps_an
     card = chat.locator("#cards form.card")
     card.wait_for(timeout=15000)
     assert "We're back" in card.inner_text() and "(your time)" in card.inner_text()
-    assert f"{ny:%H:%M}" in card.inner_text()  # New York time: the visitor's own clock
+    card_text = card.inner_text()  # New York time: the visitor's own clock
+    assert f"{ny:%I:%M %p}" in card_text or f"{ny:%H:%M}" in card_text, card_text
     assert chat.locator("#queue").is_hidden()  # no place in line or wait is promised
     chat.get_by_text("We're closed right now; we're back").wait_for()
     page.screenshot(path=str(SHOTS / "hours-out-of-hours.png"))

@@ -356,22 +356,36 @@ def test_a_question_gets_an_article_answer_with_link_and_feedback(tab: Tab) -> N
     assert tab.chat.locator(".fb-done").count() == 2
 
 
-def test_clarify_suggestions_are_buttons_that_answer_with_the_article(tab: Tab) -> None:
-    tab.goto().open()
-    reply = tab.ask("where is my order")
-    chips = reply.locator(".chips button")
-    chips.first.wait_for()
-    assert chips.count() >= 3
-    assert chips.last.inner_text() == "None of these — talk to a person"
-    tab.shot("05-clarify-suggestions")
-    choice = reply.get_by_role("button", name="Track your order")
-    choice.click()
-    sent = tab.sent_of("message")[-1]
-    assert sent["text"] == "Track your order" and sent["article_id"] == "track-order", sent
-    answer = tab.chat.locator("#msgs .row.them a.art").last
-    answer.wait_for()
-    assert answer.get_attribute("href", timeout=5000).endswith("/kb/track-order")
-    assert chips.first.is_disabled(), "a clarify is answered once"
+def test_clarify_suggestions_are_buttons_that_answer_with_the_article(tab: Tab, base_url: str, editor_token: str) -> None:
+    # Two articles a question fits equally well (a question the demo shop covers may be answered at
+    # once or offered, depending on what the shared server's earlier tests published): a choice.
+    auth = {"Authorization": f"Bearer {editor_token}"}
+    tag = uuid.uuid4().hex[:6]
+    ids = [f"theremin-{model}-{tag}" for model in ("etherwave", "moog")]
+    for aid, title in zip(ids, ("Tuning an Etherwave theremin", "Tuning a Moog theremin")):
+        r = httpx.post(base_url + "/api/articles", headers=auth, timeout=60, json={
+            "id": aid, "title": title, "body": "Warm the theremin up for ten minutes, then tune the pitch antenna.",
+            "status": "published", "questions": ["how do I tune my theremin", "theremin tuning"]})
+        assert r.status_code == 201, r.text
+    try:
+        tab.goto().open()
+        reply = tab.ask("how do I tune my theremin")
+        chips = reply.locator(".chips button")
+        chips.first.wait_for()
+        assert chips.count() >= 3
+        assert chips.last.inner_text() == "None of these — talk to a person"
+        tab.shot("05-clarify-suggestions")
+        choice = reply.get_by_role("button", name="Tuning a Moog theremin")
+        choice.click()
+        sent = tab.sent_of("message")[-1]
+        assert sent["text"] == "Tuning a Moog theremin" and sent["article_id"] == ids[1], sent
+        answer = tab.chat.locator("#msgs .row.them a.art").last
+        answer.wait_for()
+        assert answer.get_attribute("href", timeout=5000).endswith(f"/kb/{ids[1]}")
+        assert chips.first.is_disabled(), "a clarify is answered once"
+    finally:
+        for aid in ids:
+            httpx.post(base_url + f"/api/articles/{aid}/archive", headers=auth, timeout=60)
 
 
 # What may be left of a bot answer's HTML once the widget has rebuilt it (chat.js, rich()).
