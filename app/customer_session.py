@@ -20,7 +20,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from app import events as ev
 from app.conversation import DeskError, event_from_wire
 from app.customer_context import customer_context
-from app.deps import Services, send_text
+from app.deps import Services, pump, send_text
 from app.hours import hours_from_json
 from app.ratelimit import FrameBudget, spend_frame
 from app.realtime.delivery import in_order
@@ -143,28 +143,25 @@ class CustomerSession:
             return
 
     async def writer(self) -> None:
-        try:
-            await self._write()
-        except WebSocketDisconnect:
-            return  # the socket is gone; the reader ends the session
+        await pump(self.sub, self._on_message)
 
-    async def _write(self) -> None:
-        while True:
-            channel, message = await self.sub.get()
-            kind = message.get("type")
-            if kind == "event":
-                await self.deliver(event_from_wire(message["event"]))
-            elif kind == "resync":
-                await self.replay(self.last_seq)
-            elif kind == "typing" and message.get("sender") != "customer":
-                await self.send({"type": "typing", "sender": message["sender"], "active": bool(message.get("active"))})
-            elif kind == "queue_changed" and self.status == "queued":
-                await self.push_queue_status()
-            elif kind == "erased":  # privacy erasure or retention purge: nothing is left to talk about
-                async with self._send_lock:
-                    if self.ws.application_state == WebSocketState.CONNECTED:
-                        await self.ws.close(POLICY, "conversation erased")
-                return
+    async def _on_message(self, message: dict[str, Any]) -> bool:
+        """One message of the subscription; True once there is nothing more to send."""
+        kind = message.get("type")
+        if kind == "event":
+            await self.deliver(event_from_wire(message["event"]))
+        elif kind == "resync":
+            await self.replay(self.last_seq)
+        elif kind == "typing" and message.get("sender") != "customer":
+            await self.send({"type": "typing", "sender": message["sender"], "active": bool(message.get("active"))})
+        elif kind == "queue_changed" and self.status == "queued":
+            await self.push_queue_status()
+        elif kind == "erased":  # privacy erasure or retention purge: nothing is left to talk about
+            async with self._send_lock:
+                if self.ws.application_state == WebSocketState.CONNECTED:
+                    await self.ws.close(POLICY, "conversation erased")
+            return True
+        return False
 
     async def handle(self, frame: Any) -> None:
         settings = self.services.settings

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
@@ -13,7 +14,7 @@ from app.auth import user_for_token
 from app.config import Settings
 from app.conversation import Desk
 from app.knowledge import KnowledgeRuntime
-from app.realtime.base import Broker
+from app.realtime.base import Broker, Subscription
 from app.storage.records import User
 from app.storage.sql import SqlStore
 
@@ -169,6 +170,18 @@ def websocket_token(websocket: WebSocket) -> tuple[str | None, bool]:
     if not cookie or origin is None:
         return cookie, True
     return cookie, desk_origin_ok(origin, websocket.headers.get("host"), _public_url(websocket))
+
+
+async def pump(sub: Subscription, handle: Callable[[dict[str, Any]], Awaitable[bool | None]]) -> None:
+    """A socket's writer: each message of its subscription to `handle`, in order, until `handle`
+    returns True (nothing more to send) or the socket is gone (the reader ends the session)."""
+    try:
+        while True:
+            _, message = await sub.get()
+            if await handle(message):
+                return
+    except WebSocketDisconnect:
+        return
 
 
 async def send_text(ws: WebSocket, text: str) -> None:

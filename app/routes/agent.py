@@ -14,7 +14,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from app import events as ev
 from app.auth import sessions_channel, user_for_token
 from app.conversation import AGENTS_CHANNEL, QUEUE_CHANNEL, DeskError, case_summary, conversation_channel, event_from_wire
-from app.deps import Services, send_text, websocket_token
+from app.deps import Services, pump, send_text, websocket_token
 from app.ratelimit import FrameBudget, spend_frame
 from app.realtime.delivery import in_order
 from app.schemas import UserPublic
@@ -90,31 +90,27 @@ class AgentSession:
                 self.opened[conv_id] = item.seq
 
     async def writer(self) -> None:
-        try:
-            await self._write()
-        except WebSocketDisconnect:
-            return  # the socket is gone; the reader ends the session
+        await pump(self.sub, self._on_message)
 
-    async def _write(self) -> None:
-        while True:
-            channel, message = await self.sub.get()
-            kind = message.get("type")
-            # at once when told, or after a broker outage (a `sessions_changed` may have been lost)
-            await self.check_session(now=kind in ("sessions_changed", "resync"))
-            if kind == "event":
-                await self.deliver(event_from_wire(message["event"]))
-            elif kind == "case":
-                await self.send(message)
-                self._queue_dirty.set()
-            elif kind == "queue_changed":
-                self._queue_dirty.set()
-            elif kind == "typing" and message.get("sender") == "customer":
-                await self.send(message)
-            elif kind == "resync":
-                self._queue_dirty.set()
-                for conv_id, last in list(self.opened.items()):
-                    for event in await self.desk.transcript(conv_id, last, include_internal=True):
-                        await self.deliver(event)
+    async def _on_message(self, message: dict[str, Any]) -> None:
+        """One message of the subscription."""
+        kind = message.get("type")
+        # at once when told, or after a broker outage (a `sessions_changed` may have been lost)
+        await self.check_session(now=kind in ("sessions_changed", "resync"))
+        if kind == "event":
+            await self.deliver(event_from_wire(message["event"]))
+        elif kind == "case":
+            await self.send(message)
+            self._queue_dirty.set()
+        elif kind == "queue_changed":
+            self._queue_dirty.set()
+        elif kind == "typing" and message.get("sender") == "customer":
+            await self.send(message)
+        elif kind == "resync":
+            self._queue_dirty.set()
+            for conv_id, last in list(self.opened.items()):
+                for event in await self.desk.transcript(conv_id, last, include_internal=True):
+                    await self.deliver(event)
 
     async def queue_pusher(self) -> None:
         """Coalesce bursts of queue changes into one snapshot."""
