@@ -178,7 +178,7 @@ class CustomerSession:
                 await self.send(ev.event_frame(event) | {"duplicate": True})  # a retry: the stored message back
             if conv is not None:
                 # The bot answers in the background: the next message is stored and acknowledged
-                # without waiting for this one's answer (turns keep their order, app/conversation.py).
+                # without waiting for this one's answer (turns keep their order, app/bot_turns.py).
                 self.desk.answer_in_background(conv, text, frame.article_id, behind)
             await self.caught_up([event])
             if self.status == "queued":

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import app.conversation as conversation
+from app import bot_turns
 from app.config import Settings
 from app.conversation import Desk, conversation_channel
 from app.realtime.memory import MemoryBroker
@@ -40,7 +40,7 @@ async def test_the_next_message_is_stored_while_the_bot_answers_the_last(desk: D
         release.wait(10)  # the model is busy: this turn takes as long as the test says
         return Decision("no_answer", f"no article for {text}", 0.1)
 
-    monkeypatch.setattr(conversation, "respond", held_bot)
+    monkeypatch.setattr(bot_turns, "respond", held_bot)
     conv, _ = await desk.start_conversation("en", None)
     sub = desk.broker.subscription()
     await sub.add(conversation_channel(conv.id))
@@ -71,7 +71,7 @@ async def test_a_retried_message_is_not_answered_again(desk: Desk, monkeypatch) 
         calls.append(text)
         return Decision("smalltalk", "hello", 1.0)
 
-    monkeypatch.setattr(conversation, "respond", bot)
+    monkeypatch.setattr(bot_turns, "respond", bot)
     conv, _ = await desk.start_conversation("en", None)
     events = await desk.receive_customer_message(conv.id, "hi", "same")
     again = await desk.receive_customer_message(conv.id, "hi", "same")
