@@ -18,6 +18,7 @@ import numpy as np
 
 from app.kb_bulk_import import import_groups
 from app.kb_classifier import ClassifierTrainer, load_classifier, save_classifier
+from app.kb_thresholds import load_override, load_votes, set_override
 from app.realtime.base import Broker
 from app.storage.records import Article
 from app.storage.sql import SqlStore
@@ -45,6 +46,7 @@ class KnowledgeRuntime:
         self._calibrating: asyncio.Task[None] | None = None
         self._was_ready = False
         self._calibrate_again = False
+        self._newest_vote = 0  # the newest vote on an answer read into the calibration (app/kb_thresholds.py)
         # Stored vectors are only reused by the same model and the same chunking.
         self.model_key = f"{embedder.name}#chunks-v{CHUNKER_VERSION}-{chunk_words}"
         self.applied_change = 0
@@ -78,6 +80,7 @@ class KnowledgeRuntime:
             await asyncio.to_thread(self.kb.index.save, self.index_dir, self._stamp(stamp))
         self.applied_change = stamp
         await self.load_override()
+        self._newest_vote = await load_votes(self.store, self.kb, 0)
         await asyncio.to_thread(self.load_classifier)
         await asyncio.to_thread(self.kb.calibrate)
         self.loaded = True
@@ -196,37 +199,10 @@ class KnowledgeRuntime:
 
     # ----------------------------------------------------------------- calibration
     async def load_override(self) -> None:
-        """Apply the editors' threshold override as stored (no row: the calibrated thresholds)."""
-        from app.storage.desk_settings import THRESHOLDS_KEY, get_setting
-
-        found = await get_setting(self.store, THRESHOLDS_KEY)
-        value = found[0] if found is not None else None
-        override = None
-        if isinstance(value, dict):
-            try:
-                override = (float(value["answer_threshold"]), float(value["offer_threshold"]))
-            except (KeyError, TypeError, ValueError):
-                log.warning("ignoring a malformed threshold override")
-        if override != self.kb.override:
-            self.kb.override = override
-            log.info("threshold override applied" if override else "calibrated thresholds restored",
-                     extra={"override": override})
+        await load_override(self.store, self.kb)
 
     async def set_override(self, override: tuple[float, float] | None, who: Any) -> None:
-        """Store the editors' override (None: back to calibrated) with its audit entry, use it here
-        at once and tell every other process (they re-read it on the knowledge base's channel)."""
-        from app.storage.desk_settings import THRESHOLDS_KEY, get_setting, set_setting
-
-        stored = await get_setting(self.store, THRESHOLDS_KEY)
-        previous = stored[0] if stored is not None else None
-        value = None if override is None else {"answer_threshold": override[0], "offer_threshold": override[1]}
-        detail = {"answer_threshold": override[0] if override else None,
-                  "offer_threshold": override[1] if override else None,
-                  "previous": previous}
-        action = "bot.thresholds_overridden" if override else "bot.thresholds_calibrated"
-        await set_setting(self.store, THRESHOLDS_KEY, value, who, action, detail)
-        self.kb.override = override
-        await self.broker.publish(KB_CHANNEL, {"type": "thresholds_changed"})
+        await set_override(self.store, self.broker, self.kb, override, who, KB_CHANNEL)
 
     def recalibrate(self) -> None:
         """Re-read the thresholds off the index as it is now, in a worker thread (about 250 searches
@@ -271,6 +247,7 @@ class KnowledgeRuntime:
                 try:
                     await self.apply_changes()
                     await self.load_override()
+                    self._newest_vote = await load_votes(self.store, self.kb, self._newest_vote)
                 except Exception:  # keep following; the next poll retries
                     log.exception("applying knowledge-base changes failed")
         finally:

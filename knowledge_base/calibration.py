@@ -12,13 +12,21 @@ the knowledge base, as it is now, gives to customer messages it does not answer:
 
 Both quantiles were chosen on doc2dial val (`parley eval doc2dial` reports the sweep); the
 thresholds themselves are recomputed from each knowledge base at every change (and per model,
-since they are read off that model's scores). Votes from the desk may move the answer threshold
-(`feedback_shift`): when customers mark answers near the threshold unhelpful, it rises.
+since they are read off that model's scores).
+
+Votes from the desk then move the answer threshold (`feedback_shift`, `Calibration.with_votes`):
+customers' helpful / not helpful votes on answers the bot gave at once are labelled points on this
+knowledge base's own score scale. Raising the threshold past an answer turns it into an offer ("I
+found these"): a wrong answer offered costs nothing (the customer sees it is not theirs), a right one
+costs a click. So the threshold rises to where the unhelpful answers below it outweigh half the
+helpful ones, once enough votes say so, and never by more than `FEEDBACK_MAX_SHIFT`. Votes only
+raise it: answers the bot did not give have no votes on their own score.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +36,11 @@ import numpy as np
 OFFTOPIC_FILE = Path(__file__).with_name("data") / "offtopic.txt"
 ANSWER_QUANTILE = 0.95
 OFFER_QUANTILE = 0.50
+
+FEEDBACK_MIN_VOTES = 20  # votes on answers given at once before they move anything
+FEEDBACK_MIN_GAIN = 3.0  # net answers a move must win (a couple of stray votes move nothing)
+FEEDBACK_MAX_SHIFT = 0.08  # the furthest votes raise the answer threshold
+OFFERED_RIGHT = 0.5  # a right article offered instead of answered: worth half (one more click)
 
 
 @lru_cache(maxsize=1)
@@ -55,6 +68,8 @@ class Calibration:
     # these keep what the knowledge base derived.
     calibrated_answer: float | None = None
     calibrated_offer: float | None = None
+    # Set by `with_votes`: the answer threshold the content alone gave, and the votes that moved it.
+    feedback: dict[str, float] = field(default_factory=dict)
 
     @property
     def overridden(self) -> bool:
@@ -73,6 +88,17 @@ class Calibration:
         return replace(self, answer=self.calibrated_answer, offer=self.calibrated_offer,  # type: ignore[arg-type]
                        calibrated_answer=None, calibrated_offer=None)
 
+    def with_votes(self, votes: "Sequence[tuple[float, bool]]") -> "Calibration":
+        """The derived thresholds moved by the desk's votes on answers given at once, (score, helpful)
+        each; the content's own answer threshold and the votes stay readable in `feedback`."""
+        if self.overridden or self.feedback:
+            raise ValueError("votes apply to the thresholds the content derived, once")
+        shift = feedback_shift(votes, self.answer)
+        helpful = sum(1 for _, h in votes if h)
+        feedback = {"votes": len(votes), "helpful": helpful, "not_helpful": len(votes) - helpful,
+                    "shift": shift, "answer_from_content": self.answer}
+        return replace(self, answer=min(1.0, self.answer + shift), feedback=feedback)
+
     def record(self) -> dict[str, object]:
         """The derived thresholds and how they were derived (an override is not in it)."""
         cal = self.calibrated()
@@ -82,7 +108,28 @@ class Calibration:
                 "answer_quantile": cal.answer_quantile, "offer_quantile": cal.offer_quantile,
                 "offtopic_score_summary": {k: round(v, 4) for k, v in cal.summary.items()},
                 "offtopic_score_histogram": list(cal.histogram),
-                "computed_at": cal.computed_at or None}
+                "computed_at": cal.computed_at or None,
+                "feedback": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in cal.feedback.items()} or None}
+
+
+def feedback_shift(votes: Sequence[tuple[float, bool]], answer: float) -> float:
+    """How far the desk's votes raise the answer threshold: 0 until `FEEDBACK_MIN_VOTES` votes, then
+    the raise (up to `FEEDBACK_MAX_SHIFT`) that gains the most, if it gains `FEEDBACK_MIN_GAIN`.
+
+    Raising it past an answer scored s gains 1 where that answer was voted unhelpful (a wrong answer
+    becomes an offer) and loses 1 - OFFERED_RIGHT where it was voted helpful (a right answer becomes
+    an offer). Votes below `answer` are offers either way and change nothing."""
+    if len(votes) < FEEDBACK_MIN_VOTES:
+        return 0.0
+    near = sorted((s, h) for s, h in votes if answer <= s < answer + FEEDBACK_MAX_SHIFT)
+    gain, best, best_gain = 0.0, 0.0, 0.0
+    for i, (score, helpful) in enumerate(near):
+        gain += -(1.0 - OFFERED_RIGHT) if helpful else 1.0
+        if i + 1 < len(near) and near[i + 1][0] == score:
+            continue  # a threshold cannot fall between votes on the same score
+        if gain > best_gain:  # the threshold just above this vote's score
+            best, best_gain = min(score + 1e-4 - answer, FEEDBACK_MAX_SHIFT), gain
+    return best if best_gain >= FEEDBACK_MIN_GAIN else 0.0
 
 
 def calibrate(negative_scores: np.ndarray, generation: int, answer_quantile: float = ANSWER_QUANTILE,

@@ -107,6 +107,8 @@ class KnowledgeBase:
         self._offtopic: np.ndarray | None = None
         self.quantiles = (ANSWER_QUANTILE, OFFER_QUANTILE)  # (answer, offer) of the off-topic scores
         self.override: tuple[float, float] | None = None  # an editor's (answer, offer), else calibrated
+        self.votes: tuple[tuple[float, bool], ...] = ()  # the desk's on answers given at once: (score, helpful)
+        self._voted: tuple[Calibration, tuple[tuple[float, bool], ...], Calibration] | None = None
 
     # ----------------------------------------------------------------- the article classifier
     def classifier_wanted(self) -> bool:
@@ -253,11 +255,17 @@ class KnowledgeBase:
     @property
     def calibration(self) -> Calibration:
         """The thresholds that decide: the index's own (knowledge_base/calibration.py), or an
-        editor's override of them (`override`), the derived ones still readable. Between a change
-        and the recalibration a serving process runs in the background, the previous ones stand."""
+        editor's override of them (`override`), the derived ones still readable; the desk's `votes`
+        move the derived ones. Between a change and the recalibration a serving process runs in the
+        background, the previous ones stand."""
         cal = self._calibration
         if cal is None:
             cal = self.calibrate()
+        votes, voted = self.votes, self._voted
+        if votes:
+            if voted is None or voted[0] is not cal or voted[1] is not votes:
+                voted = self._voted = (cal, votes, cal.with_votes(votes))
+            cal = voted[2]
         override = self.override
         return cal.with_override(*override) if override is not None else cal
 

@@ -5,6 +5,8 @@ suggested for that article, accepted through versioning or dismissed; votes show
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
 import httpx
@@ -134,6 +136,13 @@ async def test_the_desk_suggests_questions_for_cited_articles_and_votes_show_per
     await voter.send({"type": "feedback", "seq": answer["seq"], "helpful": False})
     await voter.wait_for(lambda f: f["type"] == "message" and f["sender"] in ("bot", "system") and f["seq"] > answer["seq"])
     await voter.close()
+    # the vote reaches the calibration the bot decides by (every process re-reads votes on its poll)
+    deadline = time.monotonic() + 20
+    while not (fb := get(live_server, editor_token, "/api/bot/calibration").json()["calibration"]["feedback"]) \
+            or fb["not_helpful"] < 1:
+        assert time.monotonic() < deadline, fb
+        await asyncio.sleep(0.5)
+    assert fb["votes"] == fb["helpful"] + fb["not_helpful"] and fb["answer_from_content"] > 0
 
     learned = get(live_server, editor_token, "/api/gaps/learned", days=1).json()
     s = next(s for s in learned["suggestions"] if s["question"] == question)

@@ -124,6 +124,7 @@ events = sa.Table(
     sa.UniqueConstraint("conversation_id", "seq", name="uq_events_conversation_seq"),
     # retries are idempotent per sender: a customer's id never swallows an agent's message
     sa.UniqueConstraint("conversation_id", "sender", "client_msg_id", name="uq_events_conversation_sender_client_msg"),
+    sa.Index("ix_events_kind_id", "kind", "id"),  # the newest events of one kind (the votes calibration reads)
 )
 
 cases = sa.Table(

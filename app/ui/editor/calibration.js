@@ -44,13 +44,19 @@
     $("#answer").value = (mine ? mine.answer_threshold : cal.answer_threshold).toFixed(3);
     $("#offer").value = (mine ? mine.offer_threshold : cal.offer_threshold).toFixed(3);
     $("#reset").disabled = !mine;
+    const fb = cal.feedback;
     const when = cal.computed_at ? Parley.when(new Date(cal.computed_at * 1000).toISOString()) : "not yet";
     $("#derived").textContent =
       `${cal.negatives} bundled off-topic customer messages (questions no help centre answers) were scored against your ` +
       `${data.articles} published articles. The answer threshold is their ${Math.round(cal.answer_quantile * 100)}th percentile ` +
-      `(${fmt(cal.answer_threshold)}): a question must look more covered than nearly all of them; the offer threshold is their ` +
+      `(${fmt(cal.feedback ? cal.feedback.answer_from_content : cal.answer_threshold)}): a question must look more covered than nearly all of them; the offer threshold is their ` +
       `${Math.round(cal.offer_quantile * 100)}th percentile (${fmt(cal.offer_threshold)}). Last computed ${when}` +
       (data.current ? ", for the knowledge base as it is now." : "; a recalibration for the latest change is running.");
+    $("#votes").textContent = !fb ? "No customer has voted on an answer the bot gave at once yet. Votes move the answer threshold once there are enough of them." :
+      fb.shift > 0 ? `Customers voted on ${fb.votes} answers the bot gave at once (${fb.helpful} helpful, ${fb.not_helpful} not helpful). ` +
+        `The unhelpful ones just above the threshold raised it from ${fmt(fb.answer_from_content)} to ${fmt(cal.answer_threshold)}: those questions now get “I found these” instead of an answer.` :
+      `Customers voted on ${fb.votes} answers the bot gave at once (${fb.helpful} helpful, ${fb.not_helpful} not helpful); ` +
+        "they do not show answers just above the threshold going wrong, so it stays where the content puts it.";
     histogram(cal, eff);
     table($("#quantiles"), ["quantile", "score"], Object.entries(cal.offtopic_score_quantiles).map(([k, v]) => [k === "q100" ? "max" : k.replace("q", "") + "th", fmt(v)]));
     const s = cal.offtopic_score_summary || {};
