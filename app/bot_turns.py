@@ -149,7 +149,8 @@ class BotTurns(DeskCore):
         failures = int(state.get("failures", 0))
         new_state = dict(state, last_action=decision.action, suggestions=[],
                          failures=failures + 1 if decision.action == "no_answer" else (
-                             0 if decision.action == "answer" else failures))
+                             # a "no" to "Would you like a person?": the next unanswered question offers one again
+                             0 if decision.action == "answer" or decision.reason == "declined" else failures))
         article = decision.article
         if article is not None:
             data["article"] = {"id": article.article_id, "title": article.title, "url": self._article_url(article.url)}

@@ -14,6 +14,7 @@ from typing import Protocol
 from bot import intents
 from bot.language import detect as detect_language
 from bot.replies import say
+from bot.short_replies import short_kind, yes_or_no
 from bot.smalltalk import smalltalk_by_meaning
 from knowledge_base.calibration import Calibration
 from knowledge_base.models import Candidate, SearchResult
@@ -134,7 +135,16 @@ def conversation_rules(text: str, context: ConversationContext, config: BotConfi
     if context.last_action == "answer" and intents.is_not_helpful(text):
         if context.consecutive_failures + 1 >= config.max_failures or len(text.split()) <= 6:
             return escalate("repeated_failure", timings={"policy": _ms(started)})
+    if context.last_action == "no_answer":  # the bot just asked "Would you like to talk to a person?"
+        reply = yes_or_no(text)
+        if reply == "yes":
+            return escalate("customer_request", timings={"policy": _ms(started)})
+        if reply == "no":
+            return Decision("smalltalk", say("declined", context.lang), 1.0, reason="declined",
+                            timings_ms={"policy": _ms(started)}, lang=context.lang)
     kind = intents.smalltalk_kind(text) if smalltalk else None
+    if kind is None and smalltalk and short_kind(text) == "presence":
+        kind = "presence"
     if kind in EARLY_SMALLTALK:  # the rest ("nice one", "sorry, wrong window") only where no article answers
         return Decision("smalltalk", say(kind, context.lang), 1.0, timings_ms={"policy": _ms(started)},
                         lang=context.lang)
@@ -142,7 +152,7 @@ def conversation_rules(text: str, context: ConversationContext, config: BotConfi
 
 
 # Small talk answered before searching: greetings, thanks and goodbyes name no topic an article could cover.
-EARLY_SMALLTALK = ("greeting", "thanks", "goodbye")
+EARLY_SMALLTALK = ("greeting", "thanks", "goodbye", "presence")
 
 
 def respond(
@@ -189,7 +199,8 @@ def _respond(text: str, context: ConversationContext, kb: Searcher, config: BotC
     action, reason, chosen_list = choose(candidates, config, result.calibration)
     confidence = candidates[0].score if candidates else 0.0
     if action != "answer":  # no article answers confidently: is it small talk, by rule or by meaning?
-        kind = intents.smalltalk_kind(text) or smalltalk_by_meaning(text, result.vector, getattr(kb, "embedder", None))
+        kind = intents.smalltalk_kind(text) or short_kind(text, context.last_action) or smalltalk_by_meaning(
+            text, result.vector, getattr(kb, "embedder", None))
         if kind:
             timings["policy"] = _ms(policy_started)
             return Decision("smalltalk", say(kind, lang), confidence, candidates=tuple(candidates), timings_ms=timings)

@@ -10,6 +10,7 @@ conversation (bot/decision.py) and the analytics read them from one place:
 - bot/person_request.py: is_human_request (its word lists in bot/person_words.py);
 - bot/smalltalk_rules.py: smalltalk_kind, strip_greeting;
 - bot/frustration.py: is_frustrated, is_not_helpful;
+- bot/short_replies.py: yes_or_no (to "Would you like a person?"), short_kind (fillers, "anyone there?");
 - bot/text.py: normalise and the word helpers they share.
 """
 

@@ -81,6 +81,21 @@ async def test_uncovered_question_is_told_plainly_then_a_second_one_is_queued(li
     await client.close()
 
 
+async def test_a_yes_to_the_offer_of_a_person_queues_the_chat_and_a_no_or_a_filler_keeps_the_bot(
+        live_server: LiveServer) -> None:
+    client, _ = await customer(live_server)
+    assert (await ask(client, "who painted the mona lisa"))["action"] == "no_answer"  # "... talk to a person?"
+    declined = await ask(client, "no thanks")
+    assert declined["type"] == "message" and declined["action"] == "smalltalk", declined
+    filler = await ask(client, "hmm")  # neither counts as a failure: the chat stays with the bot
+    assert filler["type"] == "message" and filler["action"] == "smalltalk", filler
+    assert (await ask(client, "who painted the mona lisa"))["action"] == "no_answer"
+    accepted = await ask(client, "yes please")
+    assert accepted["type"] == "handoff" and accepted["status"] == "queued", accepted
+    assert accepted["reason"] == "customer_request"
+    await client.close()
+
+
 async def test_a_covered_question_after_an_unanswered_one_is_answered(live_server: LiveServer) -> None:
     client, _ = await customer(live_server)
     first = await ask(client, "who painted the mona lisa")
