@@ -7,7 +7,7 @@
     resolved --customer writes--> bot;  queued --resolve--> resolved (closed as a ticket)
     resolved --"not solved" to a follow-up--> assigned (its owner), or --escalate--> queued (owner gone)
 
-An open case's status is its conversation's owner state, moved by the same actions (app/storage/sql.py).
+An open case's status is its conversation's owner state, moved by the same actions (app/storage/cases.py).
 
 The bot may speak only in state `bot`. Every transition is checked here, server-side.
 """

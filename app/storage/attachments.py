@@ -34,7 +34,7 @@ def _attachment(row: Any, with_data: bool) -> Attachment:
 
 class AttachmentQueries:
     engine: AsyncEngine
-    # SqlStore's event append inside a caller's transaction (app/storage/sql.py)
+    # SqlStore's event append inside a caller's transaction (app/storage/conversations.py)
     _append: Callable[..., Awaitable[tuple[Event, Conversation]]]
 
     async def add_attachment(self, attachment_id: str, conversation_id: str, sender: str, name: str,
