@@ -4,56 +4,40 @@ Thin: every route parses, calls the same Desk methods the sockets call (app/conv
 shapes the reply with the sockets' own frames (app/events.py), so the guarantees are the sockets':
 a customer message is stored (and numbered) before the answer acknowledges it, a retried
 `client_msg_id` returns the stored message and does nothing else, an internal note never reaches
-the customer side. Errors are the sockets' codes, as HTTP statuses (see _status).
+the customer side. Errors are the sockets' codes, as HTTP statuses (app/api_channel.py, with who may
+act and the long polling); the wire models are in app/api_v1_schemas.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from app import events as ev
-from app.apitokens import SCOPES
-from app.conversation import DeskError, case_summary, conversation_channel
-from app.deps import CurrentUser, DeskDep, ServicesDep, StoreDep
+from app.api_channel import AgentUser, Writer, customer_conversation, events_after, http_error
+from app.api_v1_schemas import (
+    ERRORS,
+    AfterSeq,
+    AgentMessageIn,
+    ConversationPath,
+    ConversationStart,
+    ConversationStarted,
+    ConversationToken,
+    CustomerMessageIn,
+    EventsOut,
+    NoteIn,
+    Posted,
+    RatingIn,
+    TransferIn,
+    Wait,
+)
+from app.conversation import DeskError, case_summary
+from app.deps import DeskDep, ServicesDep, StoreDep
 from app.schemas import RowId
-from app.storage.records import Conversation, Event, User
-from app.storage.tables import INT_MAX
-from app.validation import Line, Text
+from app.storage.records import User
 
 router = APIRouter(prefix="/api/v1", tags=["api channel"])
-ERRORS = {404: {"description": "no such conversation or case"}, 409: {"description": "the state changed"},
-          422: {"description": "invalid input"}, 429: {"description": "rate limited"}}
-MAX_WAIT = 30
-_STATUS = {"not_found": 404, "not_owner": 403, "forbidden": 403, "already_claimed": 409, "invalid_state": 409,
-           "duplicate_id": 409, "rate_limited": 429}
-
-
-def _status(exc: DeskError | ev.FrameError) -> HTTPException:
-    code = _STATUS.get(exc.code, 422)
-    return HTTPException(code, {"code": exc.code, "detail": exc.detail})
-
-
-def require_scope(scope: str):  # type: ignore[no-untyped-def]
-    """A logged-in user whose role may do `scope`, or an API token that carries it (or `admin`)."""
-    async def check(request: Request, user: CurrentUser) -> User:
-        scopes = getattr(request.state, "api_scopes", None)
-        if user.role not in SCOPES[scope]:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {user.role} cannot use {scope} routes")
-        if scopes is not None and scope not in scopes and "admin" not in scopes:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this API token needs the scope {scope}")
-        return user
-    return check
-
-
-AgentUser = Annotated[User, Depends(require_scope("agent"))]
-Writer = Annotated[User, Depends(require_scope("conversations:write"))]
-ConversationPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
-MessageText = Annotated[Text, Field(min_length=1, max_length=100_000)]
 
 
 def _ip(request: Request) -> str:
@@ -61,70 +45,6 @@ def _ip(request: Request) -> str:
 
 
 # ----------------------------------------------------------------------------- customer side
-class ConversationStart(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lang: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] = "en"
-    email: ev.EmailAddress | None = Field(default=None, description="The customer's address, if known (a claim, "
-                                          "not verified)")
-    name: Line | None = Field(default=None, max_length=120)
-
-
-class ConversationStarted(BaseModel):
-    conversation_id: str
-    token: str = Field(description="The customer's conversation token (as in the socket's `session` frame): send it "
-                       "as X-Conversation-Token to act as this customer without an API token")
-    status: str
-    last_seq: int
-
-
-class CustomerMessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    text: MessageText
-    client_msg_id: ev.ClientMsgId | None = Field(default=None, description="Makes a retry idempotent: the same id is "
-                                                 "stored once and a retry gets the stored message back")
-    article_id: Annotated[str, Field(max_length=128)] | None = None
-
-
-class RatingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    score: int = Field(ge=1, le=5)
-    comment: Annotated[Text, Field(max_length=2000)] | None = None
-
-
-class Posted(BaseModel):
-    message: dict[str, Any] = Field(description="The stored message, as the socket's `message` frame (with its seq)")
-    events: list[dict[str, Any]] = Field(description="What followed it at once (the bot's answer, a handoff), as frames")
-    duplicate: bool = Field(description="True when client_msg_id was already stored: nothing new was done")
-
-
-class EventsOut(BaseModel):
-    conversation_id: str
-    status: str
-    last_seq: int = Field(description="Pass it as after_seq next time")
-    events: list[dict[str, Any]]
-
-
-async def _customer_conversation(request: Request, conversation_id: str, scope: str, desk: Any,
-                                 conversation_token: str | None) -> Conversation:
-    """The conversation, for its own customer (X-Conversation-Token) or an integration with `scope`."""
-    if conversation_token:
-        conv = await desk.conversation_for_token(conversation_token)
-        if conv is None or conv.id != conversation_id:
-            raise HTTPException(404, "no conversation for this token")
-        return conv
-    from app.deps import _current_user
-
-    user = await _current_user(request, desk.store)
-    await require_scope(scope)(request, user)
-    conv = await desk.store.get_conversation(conversation_id)
-    if conv is None:
-        raise HTTPException(404, f"conversation {conversation_id} not found")
-    return conv
-
-
-ConversationToken = Annotated[str | None, Header(alias="X-Conversation-Token", max_length=128)]
-
-
 @router.post("/conversations", response_model=ConversationStarted, status_code=201, responses=ERRORS)
 async def start_conversation(body: ConversationStart, request: Request, user: Writer, desk: DeskDep) -> ConversationStarted:
     """Start a customer conversation (the bot owns it), as the widget socket does without a token."""
@@ -145,7 +65,7 @@ async def post_customer_message(conversation_id: ConversationPath, body: Custome
                                 x_conversation_token: ConversationToken = None) -> Posted:
     """A customer message. 201 once it is stored (its seq is in `message`), with what the bot did at once;
     a retried client_msg_id answers 200 with the stored message and `duplicate: true`."""
-    conv = await _customer_conversation(request, conversation_id, "conversations:write", desk, x_conversation_token)
+    conv = await customer_conversation(request, conversation_id, "conversations:write", desk, x_conversation_token)
     try:
         text = ev.check_text(body.text, desk.settings.max_message_chars)
         refused = await request.app.state.limits.hit_message(conv.id, _ip(request))
@@ -155,7 +75,7 @@ async def post_customer_message(conversation_id: ConversationPath, body: Custome
         before = await desk.store.get_conversation(conv.id)
         events = await desk.receive_customer_message(conv.id, text, body.client_msg_id, body.article_id)
     except (DeskError, ev.FrameError) as exc:
-        raise _status(exc) from None
+        raise http_error(exc) from None
     first = events[0]
     duplicate = before is not None and first.seq <= before.last_seq
     if duplicate:
@@ -168,11 +88,11 @@ async def post_customer_message(conversation_id: ConversationPath, body: Custome
 async def request_human(conversation_id: ConversationPath, request: Request, desk: DeskDep,
                         x_conversation_token: ConversationToken = None) -> dict[str, Any]:
     """Ask for a person now: the conversation enters the queue (409 when it is already queued or assigned)."""
-    conv = await _customer_conversation(request, conversation_id, "conversations:write", desk, x_conversation_token)
+    conv = await customer_conversation(request, conversation_id, "conversations:write", desk, x_conversation_token)
     try:
         event = await desk.request_human(conv.id)
     except DeskError as exc:
-        raise _status(exc) from None
+        raise http_error(exc) from None
     return {"event": ev.event_frame(event)}
 
 
@@ -180,42 +100,12 @@ async def request_human(conversation_id: ConversationPath, request: Request, des
 async def rate(conversation_id: ConversationPath, body: RatingIn, request: Request, desk: DeskDep,
                x_conversation_token: ConversationToken = None) -> dict[str, Any]:
     """Rate the resolved case (409 when there is none)."""
-    conv = await _customer_conversation(request, conversation_id, "conversations:write", desk, x_conversation_token)
+    conv = await customer_conversation(request, conversation_id, "conversations:write", desk, x_conversation_token)
     try:
         case = await desk.rate(conv.id, body.score, body.comment)
     except DeskError as exc:
-        raise _status(exc) from None
+        raise http_error(exc) from None
     return {"case_id": case.id, "score": body.score, "recorded": True}
-
-
-async def _events_after(services: Any, conv_id: str, after: int, include_internal: bool, wait: float) -> list[Event]:
-    """Events after `after`; with `wait`, holds the request until one arrives (long polling), at most `wait` s."""
-    desk = services.desk
-    events = await desk.transcript(conv_id, after, include_internal=include_internal)
-    if events or wait <= 0:
-        return events
-    sub = services.broker.subscription()
-    deadline = time.monotonic() + wait
-    try:
-        await sub.add(conversation_channel(conv_id))
-        while True:
-            events = await desk.transcript(conv_id, after, include_internal=include_internal)  # after subscribing
-            left = deadline - time.monotonic()
-            if events or left <= 0:
-                return events
-            try:
-                while True:
-                    _, message = await asyncio.wait_for(sub.get(), left)
-                    if message.get("type") in ("event", "resync", "erased"):
-                        break
-            except asyncio.TimeoutError:
-                return await desk.transcript(conv_id, after, include_internal=include_internal)
-    finally:
-        await sub.close()
-
-
-AfterSeq = Annotated[int, Query(ge=0, le=INT_MAX, description="Return the events after this seq")]
-Wait = Annotated[float, Query(ge=0, le=MAX_WAIT, description="Seconds to wait for a first event (long polling)")]
 
 
 @router.get("/conversations/{conversation_id}/events", response_model=EventsOut, responses=ERRORS)
@@ -224,31 +114,15 @@ async def customer_events(conversation_id: ConversationPath, request: Request, s
                           x_conversation_token: ConversationToken = None) -> EventsOut:
     """The conversation's public events after `after_seq`, in seq order, as the customer socket sends them
     (never an internal note). Needs the conversation token or a token with conversations:read."""
-    conv = await _customer_conversation(request, conversation_id, "conversations:read", services.desk,
-                                        x_conversation_token)
-    events = await _events_after(services, conv.id, after_seq, False, wait)
+    conv = await customer_conversation(request, conversation_id, "conversations:read", services.desk,
+                                       x_conversation_token)
+    events = await events_after(services, conv.id, after_seq, False, wait)
     current = await services.store.get_conversation(conv.id)
     return EventsOut(conversation_id=conv.id, status=(current or conv).status,
                      last_seq=max([after_seq, *[e.seq for e in events]]), events=[ev.event_frame(e) for e in events])
 
 
 # ----------------------------------------------------------------------------- agent side
-class AgentMessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    text: MessageText
-    client_msg_id: ev.ClientMsgId | None = None
-
-
-class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    text: MessageText
-
-
-class TransferIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    agent_id: int = Field(ge=1, le=INT_MAX)
-
-
 @router.get("/agent/queue", responses=ERRORS)
 async def queue(user: AgentUser, store: StoreDep) -> dict[str, Any]:
     """The waiting cases, oldest first (the agent socket's `queue` frame)."""
@@ -281,7 +155,7 @@ async def _case_action(action: str, case_id: int, user: User, desk: Any, store: 
                 raise DeskError("not_found", f"agent {body.agent_id} not found")
             transition = await desk.transfer(case_id, user, target)
     except DeskError as exc:
-        raise _status(exc) from None
+        raise http_error(exc) from None
     return {"case": case_summary(transition.case), "event": ev.agent_event_frame(transition.event)["event"]}
 
 
@@ -314,7 +188,7 @@ async def agent_message(conversation_id: ConversationPath, body: AgentMessageIn,
         event = await desk.agent_message(conversation_id, user, ev.check_text(body.text, desk.settings.max_message_chars),
                                          body.client_msg_id)
     except (DeskError, ev.FrameError) as exc:
-        raise _status(exc) from None
+        raise http_error(exc) from None
     return {"event": ev.agent_event_frame(event)["event"]}
 
 
@@ -324,7 +198,7 @@ async def note(conversation_id: ConversationPath, body: NoteIn, user: AgentUser,
     try:
         event = await desk.note(conversation_id, user, ev.check_text(body.text, desk.settings.max_message_chars))
     except (DeskError, ev.FrameError) as exc:
-        raise _status(exc) from None
+        raise http_error(exc) from None
     return {"event": ev.agent_event_frame(event)["event"]}
 
 
@@ -335,7 +209,7 @@ async def agent_events(conversation_id: ConversationPath, user: AgentUser, servi
     conv = await services.store.get_conversation(conversation_id)
     if conv is None:
         raise HTTPException(404, f"conversation {conversation_id} not found")
-    events = await _events_after(services, conv.id, after_seq, True, wait)
+    events = await events_after(services, conv.id, after_seq, True, wait)
     current = await services.store.get_conversation(conv.id)
     return EventsOut(conversation_id=conv.id, status=(current or conv).status,
                      last_seq=max([after_seq, *[e.seq for e in events]]),
