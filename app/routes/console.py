@@ -2,6 +2,7 @@
 
 The live part (queue, chats, presence) is the agent socket `/ws/agent`; these endpoints cover what a
 socket is a poor fit for: searching history, exporting a transcript, canned replies, article search.
+The wire models are in app/console_schemas.py.
 """
 
 from __future__ import annotations
@@ -9,15 +10,26 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from app import web
 from app.auth import user_for_token
 from app.attachments import export_text
+from app.console_schemas import (
+    AgentOut,
+    ArticleHitOut,
+    CannedIn,
+    CannedOut,
+    ContextOut,
+    HistoryRow,
+    LiveMessageOut,
+    LiveOut,
+    PastOut,
+    customer_label,
+)
 from app.conversation import case_summary, transcript_entry
 from app.deps import CurrentAdmin, CurrentAgent, KnowledgeDep, StoreDep, bearer_token
 from app.events import ConversationId
@@ -25,7 +37,7 @@ from app.schemas import RowId
 from app.storage.console import DuplicateShortcut
 from app.storage.records import Event
 from app.storage.tables import INT_MAX
-from app.validation import Line, Text
+from app.validation import Line
 from app.vocabulary import FILTER_REASONS
 
 router = APIRouter(tags=["console"])
@@ -64,15 +76,6 @@ async def console_asset(name: str) -> Response:
 
 
 # ----------------------------------------------------------------------------- team
-class AgentOut(BaseModel):
-    id: int
-    name: str
-    role: str
-    presence: str
-    active_cases: int
-    capacity: int
-
-
 @router.get("/api/console/agents", response_model=list[AgentOut])
 async def agents(user: CurrentAgent, store: StoreDep) -> list[AgentOut]:
     """Agents and admins on the team with presence and load: for transfers and the team view."""
@@ -84,26 +87,6 @@ async def agents(user: CurrentAgent, store: StoreDep) -> list[AgentOut]:
 
 
 # ----------------------------------------------------------------------------- live bot conversations
-class LiveMessageOut(BaseModel):
-    seq: int
-    sender: str
-    text: str
-    action: str | None
-    created_at: datetime
-
-
-class LiveOut(BaseModel):
-    conversation_id: str
-    lang: str
-    customer: str | None
-    verified: bool
-    page_url: str | None
-    started_at: datetime
-    last_activity_at: datetime
-    messages: list[LiveMessageOut]
-    decision: dict[str, Any] | None
-
-
 @router.get("/api/console/live", response_model=list[LiveOut])
 async def live_conversations(user: CurrentAgent, store: StoreDep,
                              minutes: int = Query(default=15, ge=1, le=240),
@@ -111,29 +94,12 @@ async def live_conversations(user: CurrentAgent, store: StoreDep,
     """Conversations the bot is handling now (a customer wrote in the last `minutes`), most
     recently active first, with their last messages and the bot's last decision: agents may join one."""
     since = datetime.now(timezone.utc) - timedelta(minutes=minutes)
-    return [LiveOut(conversation_id=c.conversation_id, lang=c.lang, customer=_customer_label(c.contact),
+    return [LiveOut(conversation_id=c.conversation_id, lang=c.lang, customer=customer_label(c.contact),
                     verified=bool(c.contact.get("verified")),
                     page_url=(c.contact.get("context") or {}).get("page_url"),
                     started_at=c.created_at, last_activity_at=c.updated_at,
                     messages=[LiveMessageOut(**m) for m in c.messages], decision=c.decision)
             for c in await store.live_bot_conversations(since, limit)]
-
-
-class PastOut(BaseModel):
-    conversation_id: str
-    created_at: datetime
-    status: str
-    case_id: int | None
-    reason: str | None
-    rating: int | None
-    first_message: str
-
-
-class ContextOut(BaseModel):
-    conversation_id: str
-    verified_user_id: str | None
-    past: list[PastOut]
-    past_note: str
 
 
 @router.get("/api/console/conversations/{conversation_id}/context", response_model=ContextOut, responses={404: {}})
@@ -153,20 +119,6 @@ async def conversation_context(conversation_id: ConversationId, user: CurrentAge
 
 
 # ----------------------------------------------------------------------------- canned replies
-class CannedIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    shortcut: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")
-    title: Line = Field(min_length=1, max_length=120)
-    body: Text = Field(min_length=1, max_length=4000)
-
-
-class CannedOut(BaseModel):
-    id: int
-    shortcut: str
-    title: str
-    body: str
-
-
 @router.get("/api/console/canned", response_model=list[CannedOut])
 async def list_canned(user: CurrentAgent, store: StoreDep) -> list[CannedOut]:
     return [CannedOut(**vars(c)) for c in await store.list_canned()]
@@ -188,14 +140,6 @@ async def delete_canned(canned_id: RowId, user: CurrentAdmin, store: StoreDep) -
 
 
 # ----------------------------------------------------------------------------- article search
-class ArticleHitOut(BaseModel):
-    id: str
-    title: str
-    snippet: str
-    url: str
-    score: float | None
-
-
 @router.get("/api/console/articles", response_model=list[ArticleHitOut])
 async def search_articles(user: CurrentAgent, knowledge: KnowledgeDep,
                           q: str = Query(default="", max_length=300)) -> list[ArticleHitOut]:
@@ -217,27 +161,6 @@ async def search_articles(user: CurrentAgent, knowledge: KnowledgeDep,
 
 
 # ----------------------------------------------------------------------------- history
-class HistoryRow(BaseModel):
-    id: int
-    conversation_id: str
-    status: str
-    reason: str
-    agent_id: int | None
-    agent_name: str | None
-    queued_at: datetime
-    resolved_at: datetime | None
-    rating: int | None
-    customer: str | None
-    last_message: str
-    team_id: int | None = None
-    priority: str = "normal"
-    tags: list[str] = []
-
-
-def _customer_label(contact: dict[str, Any]) -> str | None:
-    return contact.get("name") or contact.get("email") or contact.get("user_id") or None
-
-
 @router.get("/api/console/history", response_model=list[HistoryRow])
 async def history(user: CurrentAgent, store: StoreDep,
                   q: Annotated[Line | None, Query(max_length=200)] = None,
@@ -269,7 +192,7 @@ async def history(user: CurrentAgent, store: StoreDep,
                                     priority=priority)
     return [HistoryRow(id=r.case_id, conversation_id=r.conversation_id, status=r.status, reason=r.reason,
                        agent_id=r.agent_id, agent_name=r.agent_name, queued_at=r.queued_at, resolved_at=r.resolved_at,
-                       rating=r.rating, customer=_customer_label(r.contact), last_message=r.last_message,
+                       rating=r.rating, customer=customer_label(r.contact), last_message=r.last_message,
                        team_id=r.team_id, priority=r.priority, tags=r.tags)
             for r in rows]
 
@@ -300,8 +223,8 @@ async def export_case(case_id: RowId, user: CurrentAgent, store: StoreDep,
                         headers=headers)
     lines = [f"Parley case #{case.id} ({case.status}), conversation {case.conversation_id}",
              f"Escalated: {case.queued_at:%Y-%m-%d %H:%M} UTC, reason: {case.reason.replace('_', ' ')}"]
-    if conv and _customer_label(conv.contact):
-        lines.append(f"Customer: {_customer_label(conv.contact)}")
+    if conv and customer_label(conv.contact):
+        lines.append(f"Customer: {customer_label(conv.contact)}")
     if case.rating:
         lines.append(transcript_entry(f"Rating: {case.rating}/5" + (" " if case.rating_comment else ""),
                                       f"\"{case.rating_comment}\"" if case.rating_comment else ""))
