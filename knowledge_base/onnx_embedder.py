@@ -21,6 +21,7 @@ import re
 import tempfile
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +71,12 @@ class OnnxEmbedder:
     def __init__(self, model: str, *, cache_dir: Path, quantize: bool = True, threads: int = 1) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from transformers import AutoTokenizer
-
         directory = model_dir(model)
         self.path = cache_path(model, directory, cache_dir, quantize)
         self.exported = not self.path.exists()  # False: loaded from the cache
         if self.exported:
             export_onnx(directory, self.path, quantize)
-        self._graph = _Graph(self.path, AutoTokenizer.from_pretrained(str(directory)), threads)
+        self._graph = _Graph(self.path, load_tokenizer(directory), threads)
         self.name = f"{model}@onnx-int8" if quantize else f"{model}@onnx"
         self.dim = self._graph.dim
 
@@ -85,10 +84,51 @@ class OnnxEmbedder:
         return self._graph.encode(texts)
 
 
+Tokenize = Callable[[list[str], int], dict[str, np.ndarray]]  # texts, max length -> the graph's inputs
+
+
+def load_tokenizer(directory: Path) -> Tokenize:
+    """The model's own tokenizer.json on the `tokenizers` library, the engine transformers' fast
+    tokenizers run on, without importing transformers (which imports torch: 2.5 s of every start
+    here). A model that has no tokenizer.json gets transformers' tokenizer."""
+    file = directory / "tokenizer.json"
+    if not file.is_file():
+        from transformers import AutoTokenizer
+
+        return hf_tokenize(AutoTokenizer.from_pretrained(str(directory)))
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(file))
+    pad = tokenizer.padding or {}
+    # as transformers calls it: pad to the longest text of the batch, on the right, truncate at max_length
+    tokenizer.enable_padding(pad_id=pad.get("pad_id", 0), pad_type_id=pad.get("pad_type_id", 0),
+                             pad_token=pad.get("pad_token", "[PAD]"))
+    truncated_at: list[int] = []
+
+    def tokenize(texts: list[str], max_length: int) -> dict[str, np.ndarray]:
+        if truncated_at != [max_length]:
+            tokenizer.enable_truncation(max_length)
+            truncated_at[:] = [max_length]
+        encodings = tokenizer.encode_batch(texts)
+        return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
+
+    return tokenize
+
+
+def hf_tokenize(tokenizer: Any) -> Tokenize:
+    """A transformers tokenizer called as the graph calls its tokenizer."""
+    def tokenize(texts: list[str], max_length: int) -> dict[str, np.ndarray]:
+        return dict(tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np"))
+
+    return tokenize
+
+
 class _Graph:
     """One exported graph and its tokenizer: texts in, unit vectors out."""
 
-    def __init__(self, path: Path, tokenizer: Any, threads: int) -> None:
+    def __init__(self, path: Path, tokenizer: Tokenize, threads: int) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -117,8 +157,7 @@ class _Graph:
         for start in range(0, len(order), BATCH_SIZE):
             rows = order[start:start + BATCH_SIZE]
             with self._lock:  # a Hugging Face tokenizer is not safe across threads
-                features = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                                          max_length=self.max_length, return_tensors="np")
+                features = self.tokenizer([texts[i] for i in rows], self.max_length)
             out[rows] = self.session.run(None, {n: features[n].astype(np.int64) for n in self.inputs})[0]
         return out
 
@@ -161,7 +200,7 @@ def export_onnx(directory: Path, target: Path, quantize: bool) -> None:
         onnx.save(graph, str(fp32))
         # The trace must generalise: each probe alone and in a padded batch, as sentence-transformers.
         expected = st.encode(PROBES, normalize_embeddings=True, convert_to_numpy=True)
-        check = _Graph(fp32, st.tokenizer, threads=1)
+        check = _Graph(fp32, load_tokenizer(directory), threads=1)
         for got in (check.encode(PROBES), np.vstack([check.encode([p]) for p in PROBES])):
             if float((got * expected).sum(axis=1).min()) < 0.9999:
                 raise RuntimeError(f"the ONNX export of {directory} does not reproduce sentence-transformers")

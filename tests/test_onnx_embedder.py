@@ -154,3 +154,30 @@ def test_a_fine_tuned_model_gets_its_own_export_of_its_own_weights(fp32: OnnxEmb
     torch_tuned = SentenceTransformerEmbedder(str(tuned)).encode(texts)
     assert cosines(onnx.encode(texts), torch_tuned).min() >= 0.9999
     assert float(np.abs(onnx.encode(texts) - fp32.encode(texts)).max()) > 1e-4  # not the base weights
+
+
+def test_the_tokenizer_is_the_models_own_without_transformers(int8: OnnxEmbedder, cache: Path) -> None:
+    """The graph's inputs come from the model's tokenizer.json on `tokenizers` alone, exactly as
+    transformers' tokenizer gives them (padding to the batch's longest, truncation at the limit), so
+    a start need not import transformers, nor torch with it (2.5 s of every server start here)."""
+    import subprocess
+    import sys
+
+    from transformers import AutoTokenizer
+
+    from knowledge_base.onnx_embedder import hf_tokenize, load_tokenizer
+
+    directory = model_dir(PACKAGED_MODEL)
+    ours, theirs = load_tokenizer(directory), hf_tokenize(AutoTokenizer.from_pretrained(str(directory)))
+    for max_length in (256, 16):
+        for batch in (SENTENCES, SENTENCES[:1], ["", "ok"], ["Ünïcödé café — naïve 😀 日本語"]):
+            a, b = ours(batch, max_length), theirs(batch, max_length)
+            for name in ("input_ids", "attention_mask", "token_type_ids"):
+                assert a[name].shape == b[name].shape and (a[name] == b[name]).all(), (name, max_length, batch[:1])
+    code = ("import sys; from pathlib import Path; from knowledge_base.onnx_embedder import OnnxEmbedder;"
+            f"e = OnnxEmbedder({PACKAGED_MODEL!r}, cache_dir=Path({str(cache)!r})); e.encode(['hi']);"
+            "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"  # the export is cached (by `int8`): loading it is all
