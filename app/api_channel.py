@@ -36,6 +36,8 @@ def require_scope(scope: str):  # type: ignore[no-untyped-def]
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {user.role} cannot use {scope} routes")
         if scopes is not None and scope not in scopes and "admin" not in scopes:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this API token needs the scope {scope}")
+        if scope == "agent":  # an agent working over REST is present: their cases are not released as offline
+            await request.app.state.services.store.touch_presence(user.id)
         return user
     return check
 

@@ -114,6 +114,19 @@ class UserQueries:
                     await conn.execute(t.presence.update().where(t.presence.c.user_id == user_id).values(
                         status=status, last_seen=now))
 
+    async def touch_presence(self, user_id: int) -> None:
+        """The agent acted (over the REST agent channel, which has no socket to say so): seen now,
+        their status kept (an agent with no presence yet is offline, seen now)."""
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            updated = await conn.execute(t.presence.update().where(t.presence.c.user_id == user_id).values(last_seen=now))
+            if updated.rowcount == 0:
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(t.presence.insert().values(user_id=user_id, status="offline", last_seen=now))
+                except IntegrityError:
+                    pass  # inserted meanwhile, by a socket that says more than we know
+
     async def online_agents(self, stale_after: timedelta = timedelta(seconds=60)) -> list[User]:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(

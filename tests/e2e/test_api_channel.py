@@ -206,3 +206,33 @@ def test_messages_over_the_rest_channel_are_rate_limited_like_the_socket(demo_te
 def test_the_new_routes_are_in_the_openapi_spec(live_server: LiveServer, path: str) -> None:
     spec = httpx.get(live_server.base_url + "/openapi.json").json()
     assert path in spec["paths"]
+
+
+async def test_an_agent_seen_offline_long_ago_keeps_a_case_claimed_over_rest(fresh_server: LiveServer) -> None:
+    """An agent who used the console earlier (presence offline, last seen long ago) and now works over
+    the REST channel: the claim is theirs and stays theirs while they act, not released at the next
+    assignment check as 'agent_offline' (their REST requests count as being seen; found as a test that
+    failed only after other suites had used the shared agent's socket)."""
+    from tests.e2e.test_core_loop import agent as agent_socket
+
+    fresh_server.env.update({"PARLEY_OFFLINE_RELEASE_SECONDS": "2", "PARLEY_ASSIGN_INTERVAL_SECONDS": "0.2"})
+    server = fresh_server.start()
+    admin = _admin(server, server.login("admin@parley.local"))
+    agent_id = _user_id(admin, "agent@parley.local")
+    console = await agent_socket(server, server.login("agent@parley.local"))
+    await console.close()  # offline, seen now ...
+    await asyncio.sleep(3)  # ... and no longer within the grace period
+    rest = httpx.Client(base_url=server.base_url, timeout=30,
+                        headers={"Authorization": f"Bearer {_token(admin, 'mobile', ['agent'], agent_id)['token']}"})
+    integration = _token(admin, "crm", ["conversations:write", "conversations:read"])
+    crm = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {integration['token']}"}, timeout=30)
+    conv_id = crm.post("/api/v1/conversations", json={"lang": "en"}).json()["conversation_id"]
+    assert crm.post(f"/api/v1/conversations/{conv_id}/request_human").status_code == 200
+    case = next(c for c in rest.get("/api/v1/agent/queue").json()["cases"] if c["conversation_id"] == conv_id)
+    assert rest.post(f"/api/v1/agent/cases/{case['id']}/claim").status_code == 200
+    for i in range(3):  # several assignment checks pass while the agent keeps working
+        await asyncio.sleep(1)
+        reply = rest.post(f"/api/v1/agent/conversations/{conv_id}/messages",
+                          json={"text": f"still here {i}", "client_msg_id": f"a-{i}"})
+        assert reply.status_code == 201, reply.text
+    assert rest.get("/api/v1/agent/cases", params={"status": "assigned"}).json()["cases"][0]["id"] == case["id"]
