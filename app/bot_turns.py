@@ -14,6 +14,7 @@ import logging
 import time
 import weakref
 from collections.abc import Callable
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from app.storage.errors import Conflict
 from app.storage.records import Conversation, Event, Transition
 from app.storage.sql import SqlStore
 from bot import ConversationContext, Decision, respond
-from bot.replies import say
+from bot.replies import LANGUAGES, say
 from handoff.state import Owner
 from knowledge_base.render import render_markdown
 
@@ -138,6 +139,10 @@ class BotTurns(DeskCore):
         started = time.perf_counter()
         decision = await self._decide(conv, text, context, article_id)
         self._count(decision, (time.perf_counter() - started) * 1000)
+        if decision.lang and decision.lang != conv.lang and decision.lang in LANGUAGES:
+            # read from what the customer wrote: the desk's later lines (queue, contact, follow-up) follow it
+            await self.store.update_conversation(conv.id, lang=decision.lang)
+            conv = replace(conv, lang=decision.lang)
         if decision.action == "escalate":
             try:
                 transition = await self._escalate(conv, decision.reason or "low_confidence", decision)

@@ -34,6 +34,11 @@ async def test_a_request_for_a_person_in_any_language_escalates_as_a_customer_re
     assert reply["reason"] == "customer_request", reply
     # the desk's own line is in the language the customer wrote, not the page's English
     assert reply["text"] in (say("queued", lang, position=reply["position"]), say("queued_offline", lang)), reply
+    # and so are its later lines: the conversation keeps the language the customer wrote in
+    await client.send({"type": "contact", "email": "ana@example.com"})
+    saved = await client.wait_for(lambda f: f["type"] == "message" and f["sender"] == "system"
+                                  and f.get("action") == "contact")
+    assert saved["text"] == say("contact_saved", lang, email="ana@example.com"), saved
     await client.close()
 
 
