@@ -257,13 +257,13 @@ def eval_doc2dial(embedder: Embedder, limit: int | None = None, baselines: bool 
         for sw in second_weights:
             kb.index.second_weight = sw
             memo = Memo(kb)
+            offtopic = kb.offtopic_scores()  # the same scores for every pair of quantiles: read them once
             for qa in ANSWER_QUANTILES:
                 for qo in OFFER_QUANTILES:
                     if qo > qa:
                         continue
-                    kb._calibration = None
                     kb.quantiles = (qa, qo)
-                    memo.calibration = kb.calibrate()
+                    kb._calibration = memo.calibration = calib.calibrate(offtopic, kb.index.generation, qa, qo)
                     m = metrics(val, run(memo, val, base))
                     sweep[_key(w, sw, qa, qo)] = {k: v for k, v in m.items() if k not in ("latency_ms", "n")}
                     if _objective(m) > best_value:

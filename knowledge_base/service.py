@@ -277,14 +277,16 @@ class KnowledgeBase:
             cal = self._calibration
             if cal is not None and cal.generation == generation:
                 return cal
-            messages = offtopic_messages()
-            if self._offtopic is None:
-                self._offtopic = query_vectors(self.embedder, list(messages))
-            scores = []
-            if self.articles:
-                for text, vector in zip(messages, self._offtopic):
-                    ranked = self.rank(vector, text, 1)
-                    scores.append(ranked[0][1] if ranked else 0.0)
-            cal = calibrate(np.asarray(scores), generation, *self.quantiles)
+            cal = calibrate(self.offtopic_scores(), generation, *self.quantiles)
             self._calibration = cal
             return cal
+
+    def offtopic_scores(self) -> np.ndarray:
+        """The top score of each bundled off-topic message against the index as it is now."""
+        messages = offtopic_messages()
+        if self._offtopic is None:
+            self._offtopic = query_vectors(self.embedder, list(messages))
+        if not self.articles:
+            return np.zeros(0)
+        ranked = (self.rank(vector, text, 1) for text, vector in zip(messages, self._offtopic))
+        return np.asarray([r[0][1] if r else 0.0 for r in ranked])
