@@ -40,15 +40,15 @@ _PRESENCE_RE = re.compile(
     r"|(tem )?alguem( ai| ai)?|(voce|vc|tu) (ainda )?(esta|ta|estas) (ai|ai)|(is )?(daar |er )?iemand( daar| aanwezig)?|(ben je|bent u) (er )?(nog )?(daar|er))$")
 _FILLER = {
     "hm", "hmm", "hmmm", "hmmmm", "ahm", "aehm", "ahem", "oeh", "uhh", "ehh", "mm", "mmm", "mhm", "uh", "uhm", "um",
-    "umm", "erm", "er", "eh", "ehm", "ah", "oh", "huh", "meh", "well", "so", "right", "i see", "ok i see", "oh i
-    see", "ah ok", "oh ok", "wait", "wait a sec", "one sec", "one second", "a sec", "sec", "just a sec", "one
-    moment", "a moment", "just a moment", "hold on", "hang on", "brb", "test", "testing", "test test", "hm ok", "ok
-    so", "so um", "fine", "no worries", "np", "aha", "ahh", "oh well", "alright then", "ok then", "mmk", "mkay", "ah
-    so", "achso", "ach so", "aha ok", "moment", "einen moment", "moment bitte", "warte", "sekunde", "tja", "na ja",
-    "naja", "also", "ah bon", "bon", "bof", "euh", "ben", "attends", "un instant", "une seconde", "un moment",
-    "pues", "bueno", "este", "espera", "un momento", "un segundo", "momento", "vale vale", "allora", "boh", "mah",
-    "beh", "aspetta", "un attimo", "un secondo", "ne", "entao", "pois", "tipo", "espera ai", "so um minuto", "um
-    momento", "um segundo", "nou", "wacht", "even", "momentje", "ogenblik", "ja ja", "nou ja",
+    "umm", "erm", "er", "eh", "ehm", "ah", "oh", "huh", "meh", "well", "so", "right", "i see", "ok i see",
+    "oh i see", "ah ok", "oh ok", "wait", "wait a sec", "one sec", "one second", "a sec", "sec", "just a sec",
+    "one moment", "a moment", "just a moment", "hold on", "hang on", "brb", "test", "testing", "test test", "hm ok",
+    "ok so", "so um", "fine", "no worries", "np", "aha", "ahh", "oh well", "alright then", "ok then", "mmk", "mkay",
+    "ah so", "achso", "ach so", "aha ok", "moment", "einen moment", "moment bitte", "warte", "sekunde", "tja",
+    "na ja", "naja", "also", "ah bon", "bon", "bof", "euh", "ben", "attends", "un instant", "une seconde",
+    "un moment", "pues", "bueno", "este", "espera", "un momento", "un segundo", "momento", "vale vale", "allora",
+    "boh", "mah", "beh", "aspetta", "un attimo", "un secondo", "ne", "entao", "pois", "tipo", "espera ai",
+    "so um minuto", "um momento", "um segundo", "nou", "wacht", "even", "momentje", "ogenblik", "ja ja", "nou ja",
 }
 
 
