@@ -26,6 +26,7 @@ from app.config import Settings
 from app.conversation import AGENTS_CHANNEL, Desk, DeskError
 from app.storage.console import AssignedCase
 from app.storage.sql import Conflict, NotFound, SqlStore, utcnow
+from app.tasks import cancel
 from bot.replies import say
 from handoff.state import Action
 
@@ -64,9 +65,7 @@ class Assigner:
         self._tasks = [asyncio.create_task(self._loop()), asyncio.create_task(self._listen())]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel(*self._tasks)
 
     async def _listen(self) -> None:
         """Wake up as soon as the queue or anyone's presence changes, not only on the timer."""

@@ -41,6 +41,7 @@ from app.email_outbound import MailSending
 from app.storage.mail import MailStore
 from app.storage.mail_threads import Thread
 from app.storage.records import Conversation, Event
+from app.tasks import cancel
 
 log = logging.getLogger("parley.mail")
 
@@ -79,13 +80,8 @@ class MailChannel(MailReceiving, MailSending):
             self._receiver.close()
             await self._receiver.wait_closed()
             self._receiver = None
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

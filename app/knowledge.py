@@ -22,6 +22,7 @@ from app.kb_thresholds import load_override, load_votes, set_override
 from app.realtime.base import Broker
 from app.storage.records import Article
 from app.storage.sql import SqlStore
+from app.tasks import cancel
 from knowledge_base.chunking import Entry
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import VectorIndex
@@ -261,13 +262,7 @@ class KnowledgeRuntime:
         self.train_classifier()
 
     async def stop(self) -> None:
-        for task in (self._task, self._trainer.task, self._calibrating):
-            if task:
-                task.cancel()
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):
-                    pass
+        await cancel(self._task, self._trainer.task, self._calibrating)
         try:
             await self.save_index()
         except Exception:

@@ -14,6 +14,7 @@ from app.config import Settings
 from app.conversation import conversation_channel
 from app.realtime.base import Broker
 from app.storage.sql import SqlStore
+from app.tasks import cancel
 
 log = logging.getLogger("parley.privacy")
 
@@ -81,12 +82,7 @@ class RetentionJob:
             self._task = asyncio.create_task(self._loop(), name="retention-purge")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel(self._task)
 
     async def run_once(self) -> dict[str, Any]:
         result = await purge(self.settings, self.store, broker=self.broker)

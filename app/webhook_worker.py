@@ -14,6 +14,7 @@ import httpx
 
 from app.config import Settings
 from app.storage.integrations import Delivery, Endpoint, IntegrationStore
+from app.tasks import cancel
 from app.webhook_outbound import SIGNATURE_HEADER, USER_AGENT, WebhookError, pinned, resolve, sign
 from app.webhook_payloads import event_types, outbox_row
 
@@ -56,9 +57,7 @@ class WebhookWorker:
 
     async def stop(self) -> None:
         self._stopping = True
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel(*self._tasks)
         if self._inflight:  # let sends in flight finish (each is bounded by the timeout)
             await asyncio.wait(self._inflight, timeout=self.settings.webhook_timeout_seconds + 1)
         await self.client.aclose()
