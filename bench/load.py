@@ -134,6 +134,19 @@ async def chat_customer(url: str, stop_at: float, think: float, rtts: list[float
             await asyncio.sleep(0.5)
 
 
+def cpu_ticks() -> list[int]:
+    """The machine's CPU time by kind since boot (/proc/stat's first line: user nice system idle
+    iowait irq softirq steal ...), in clock ticks."""
+    return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+
+
+def steal_share(before: list[int], after: list[int]) -> float:
+    """Of the CPU time that passed, the share the hypervisor gave to other machines (steal): on a
+    shared virtual machine the latency tail follows it, whatever the code does."""
+    spent = [b - a for a, b in zip(before, after)]
+    return round(spent[7] / max(sum(spent[:8]), 1), 3) if len(spent) > 7 else 0.0
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process, all its threads (from /proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -159,6 +172,7 @@ async def run_chat(url: str, customers: int, duration: float, think: float, ramp
     errors.clear()
     measured_from = time.monotonic()
     own_cpu, server_cpu = time.process_time(), cpu_seconds(pid) if pid else None
+    ticks = cpu_ticks()
     spy = pyspy.start(pid, duration - 1, profile) if profile and pid else None
     await asyncio.gather(*tasks)
     elapsed = time.monotonic() - measured_from
@@ -170,7 +184,8 @@ async def run_chat(url: str, customers: int, duration: float, think: float, ramp
         "errors": len(errors), "error_kinds": sorted(set(errors)),
         # CPU over the measured part, in cores (1.0 = one core busy all the time)
         "cpu_cores": {"load_generator": round(own_cpu / elapsed, 2),
-                      "server": round(server_used / elapsed, 2) if server_used is not None else None}}
+                      "server": round(server_used / elapsed, 2) if server_used is not None else None},
+        "cpu_steal_share": steal_share(ticks, cpu_ticks())}
     if server_used is not None and rtts:  # what one reply costs the server, whatever else runs on the box
         result["server_cpu_ms_per_reply"] = round(server_used * 1000 / len(rtts), 2)
     if spy is not None and profile is not None:

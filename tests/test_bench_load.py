@@ -24,10 +24,19 @@ async def test_the_load_generator_measures_round_trips_and_idle_sessions(live_se
     assert chat["errors"] == 0, chat
     assert chat["replies"] >= 3 and chat["rtt_ms"]["p50"] is not None
     assert chat["rtt_ms"]["p50"] <= chat["rtt_ms"]["p99"] <= chat["rtt_ms"]["max"]
+    assert 0 <= chat["cpu_steal_share"] <= 1
     assert live_server.proc is not None
     idle = await load.run_idle(live_server.ws_url, sessions=20, pid=live_server.proc.pid, hold=0.2)
     assert idle["sessions_open"] == 20 and idle["failures"] == 0, idle
     assert idle["ping_probe"] == "20/20" and idle["rss_after_mib"] > 0
+
+
+def test_steal_is_the_share_of_the_time_that_passed() -> None:
+    # user nice system idle iowait irq softirq steal (guest columns are inside user: not counted twice)
+    before = [100, 0, 50, 800, 0, 0, 0, 50, 7, 0]
+    after = [200, 0, 100, 900, 0, 0, 0, 100, 9, 0]
+    assert load.steal_share(before, after) == 0.167  # 50 of the 300 ticks that passed
+    assert load.steal_share(before, before) == 0.0
 
 
 @pytest.mark.benchmark
