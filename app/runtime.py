@@ -80,7 +80,7 @@ async def build_runtime(settings: Settings, embedder: Embedder | None = None, se
     (default: always for commands, PARLEY_MIGRATE_ON_START for the server)."""
     if migrate if migrate is not None else (settings.migrate_on_start or not serving):
         await upgrade_database(settings.database_url)
-    store = SqlStore.from_url(settings.database_url, autocheckpoint=not serving)  # _serve checkpoints
+    store = SqlStore.from_url(settings.database_url)
     closers: list[Callable[[], Awaitable[None]]] = [store.close]
     try:
         if serving:
@@ -115,16 +115,9 @@ async def _serve(runtime: Runtime) -> None:
     from app.privacy import RetentionJob
     from app.ratelimit import CustomerLimits
     from app.shutdown import SocketRegistry
-    from app.storage.checkpoint import WalCheckpointer, sqlite_path
 
     settings, store, broker, knowledge = runtime.settings, runtime.store, runtime.broker, runtime.knowledge
     closers = runtime._closers
-    wal = sqlite_path(settings.database_url)
-    if wal is not None:
-        checkpointer = WalCheckpointer(wal)
-        checkpointer.start()
-        runtime.jobs["checkpoint"] = checkpointer
-        closers.append(checkpointer.stop)  # stopped after the desk: its last writes are folded in
     knowledge.start()
     runtime.desk = desk = Desk(settings, store, broker, knowledge.kb)
     closers.append(desk.close)
@@ -159,7 +152,7 @@ async def _serve(runtime: Runtime) -> None:
 def freeze_startup_heap() -> None:
     """What start-up built (modules, the model, the index, the knowledge base) lives as long as the
     process: moved out of the garbage collector's sight, a full collection scans what conversations
-    allocate instead of 200,000 start-up objects (130–185 ms pauses of the event loop every ~30 s
-    under 200 chatting customers; 32 ms after)."""
+    allocate instead of 220,000 start-up objects: under `bench/load.py chat --customers 200 --think 5`
+    a full collection paused the event loop 130–185 ms about every 30 s, and 32–46 ms after."""
     gc.collect()
     gc.freeze()

@@ -89,7 +89,23 @@ def bench_env(args: argparse.Namespace) -> dict[str, str]:
     env = {"PARLEY_MESSAGES_PER_MINUTE": "100000"}
     if args.model:
         env["PARLEY_EMBEDDING_MODEL"] = args.model
+    if getattr(args, "gc_probe", None):
+        env["PARLEY_BENCH_GC_PROBE"] = str(args.gc_probe)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "bench" / "gcprobe"), os.environ.get("PYTHONPATH")) if p)
     return env
+
+
+def gc_pauses(probe: Path, pid: int, since: float) -> dict[str, Any]:
+    """The server's collections of generations 1 and 2 after `since` (time.monotonic), from the probe."""
+    try:
+        lines = Path(f"{probe}.{pid}").read_text().splitlines()
+    except OSError:
+        return {"error": "no probe output (was the server started by this run?)"}
+    rows = [(float(t), int(g), float(ms)) for t, g, ms in (line.split() for line in lines) if float(t) >= since]
+    full = [ms for _, g, ms in rows if g == 2]
+    return {"full_collections": len(full), "full_ms_max": max(full, default=0.0), "full_ms": full,
+            "gen1_collections": sum(1 for _, g, _ in rows if g == 1),
+            "gen1_ms_max": max((ms for _, g, ms in rows if g == 1), default=0.0)}
 
 
 def start_sqlite_server(stack: ExitStack, args: argparse.Namespace) -> LiveServer:
@@ -203,9 +219,12 @@ def cmd_chat(args: argparse.Namespace) -> dict[str, Any]:
         url = args.url or server.ws_url  # type: ignore[union-attr]
         pid = args.pid or (server.proc.pid if server and server.proc else None)
         profile = (RESULTS / f"{args.name or 'chat'}-{time.strftime('%Y%m%d-%H%M%S')}.pyspy.txt") if args.profile else None
+        measuring_from = time.monotonic() + args.ramp  # the probe's clock: the same monotonic one
         result = {"bench": "chat", "server": args.server or ("1 process, SQLite, in-process broker" if server
                                                               else f"already running at {url}"), **run(
             run_chat(url, args.customers, args.duration, args.think, args.ramp, pid, profile))}
+        if args.gc_probe and server is not None and pid:
+            result["gc_pauses"] = gc_pauses(args.gc_probe, pid, measuring_from)
     return result
 
 
@@ -355,6 +374,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     chat.add_argument("--url", default=None, help="ws://host:port of a running server")
     chat.add_argument("--server", default=None, help="what that running server is, for the result file")
     chat.add_argument("--pid", type=int, default=None, help="that server's process id (CPU share, --profile)")
+    chat.add_argument("--gc-probe", type=Path, default=None, metavar="FILE",
+                      help="record the server's garbage-collection pauses (bench/gcprobe) to FILE.<pid>")
     chat.add_argument("--profile", action="store_true", help="sample the server with py-spy while measuring "
                       "(raw stacks next to the result; top functions in it)")
     idle = sub.add_parser("idle", help="idle sessions held by one process, RSS per session")

@@ -13,6 +13,7 @@ console, editor, privacy, quality, sites (with the audit log) and teams.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +24,6 @@ from app.storage import tables as t
 from app.storage.articles import ArticleQueries
 from app.storage.attachments import AttachmentQueries
 from app.storage.cases import CaseQueries
-from app.storage.checkpoint import sqlite_path
 from app.storage.console import ConsoleQueries
 from app.storage.conversations import BotState, ConversationQueries  # noqa: F401  (BotState re-exported)
 from app.storage.editor import EditorQueries
@@ -36,13 +36,11 @@ from app.storage.teams import TeamQueries
 from app.storage.users import UserQueries, session_ends_on  # noqa: F401  (session_ends_on re-exported)
 
 
-def make_engine(url: str, autocheckpoint: bool = True) -> AsyncEngine:
-    """`autocheckpoint=False`: SQLite's automatic WAL checkpoint off, for a server whose
-    app.storage.checkpoint job does it from a connection of its own (see there why)."""
+def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        path = sqlite_path(url)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         # One connection: SQLite has one writer, and serialising here avoids "database is locked".
         engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
 
@@ -53,8 +51,6 @@ def make_engine(url: str, autocheckpoint: bool = True) -> AsyncEngine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=10000")
             cur.execute("PRAGMA synchronous=NORMAL")
-            if not autocheckpoint:
-                cur.execute("PRAGMA wal_autocheckpoint=0")
             cur.close()
 
         return engine
@@ -71,8 +67,8 @@ class SqlStore(UserQueries, ArticleQueries, ConversationQueries, AttachmentQueri
         self.dialect = engine.dialect.name
 
     @classmethod
-    def from_url(cls, url: str, autocheckpoint: bool = True) -> "SqlStore":
-        return cls(make_engine(url, autocheckpoint))
+    def from_url(cls, url: str) -> "SqlStore":
+        return cls(make_engine(url))
 
     async def close(self) -> None:
         await self.engine.dispose()
