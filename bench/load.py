@@ -102,10 +102,9 @@ def gc_pauses(probe: Path, pid: int, since: float) -> dict[str, Any]:
     except OSError:
         return {"error": "no probe output (was the server started by this run?)"}
     rows = [(float(t), int(g), float(ms)) for t, g, ms in (line.split() for line in lines) if float(t) >= since]
-    full = [ms for _, g, ms in rows if g == 2]
+    full, gen1 = ([ms for _, g, ms in rows if g == gen] for gen in (2, 1))
     return {"full_collections": len(full), "full_ms_max": max(full, default=0.0), "full_ms": full,
-            "gen1_collections": sum(1 for _, g, _ in rows if g == 1),
-            "gen1_ms_max": max((ms for _, g, ms in rows if g == 1), default=0.0)}
+            "gen1_collections": len(gen1), "gen1_ms_max": max(gen1, default=0.0)}
 
 
 def start_sqlite_server(stack: ExitStack, args: argparse.Namespace) -> LiveServer:

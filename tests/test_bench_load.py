@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +38,14 @@ def test_steal_is_the_share_of_the_time_that_passed() -> None:
     after = [200, 0, 100, 900, 0, 0, 0, 100, 9, 0]
     assert load.steal_share(before, after) == 0.167  # 50 of the 300 ticks that passed
     assert load.steal_share(before, before) == 0.0
+
+
+def test_gc_pauses_are_read_from_the_probe_after_the_ramp(tmp_path: Path) -> None:
+    (tmp_path / "probe.42").write_text("1.0 2 99.0\n5.0 1 3.0\n6.0 2 20.0\n7.0 1 4.5\n")
+    pauses = load.gc_pauses(tmp_path / "probe", 42, since=2.0)  # the 99 ms one was before measuring
+    assert pauses == {"full_collections": 1, "full_ms_max": 20.0, "full_ms": [20.0],
+                      "gen1_collections": 2, "gen1_ms_max": 4.5}
+    assert "error" in load.gc_pauses(tmp_path / "probe", 43, since=0.0)
 
 
 @pytest.mark.benchmark
