@@ -101,3 +101,70 @@ async def test_own_subscribers_get_a_publish_while_redis_is_unreachable() -> Non
     assert (await next_message(sub, timeout=0.1)) == {"type": "event", "n": 7}
     await sub.close()
     await broker.close()
+
+
+async def test_a_dropped_subscriber_connection_makes_every_local_subscriber_resync() -> None:
+    """Whatever was published while the connection was down is only in the store: a subscriber
+    must be told to resync once Redis has confirmed the re-subscription, whoever remade the
+    connection (the listener, or redis-py's retry, which re-subscribes without raising)."""
+    import redis.asyncio as aioredis
+
+    from app.realtime.redis import RedisBroker
+    from tests.conftest import REDIS_URL
+
+    receiver, publisher = RedisBroker(REDIS_URL), RedisBroker(REDIS_URL)
+    admin = aioredis.from_url(REDIS_URL)
+    await receiver.start()
+    await publisher.start()
+    try:
+        channel = "conv:" + uuid.uuid4().hex
+        sub = receiver.subscription()
+        await sub.add(channel)
+        await asyncio.sleep(0.1)
+        clients = await admin.client_list(_type="pubsub")
+        ids = [c["id"] for c in clients if c.get("name") == f"parley-{receiver.origin}"]
+        assert len(ids) == 1, clients
+        assert await admin.client_kill_filter(_id=ids[0]) == 1
+        assert (await next_message(sub, timeout=10)) == {"type": "resync"}
+        assert receiver.subscribed_times == 2
+        await publisher.publish(channel, {"type": "event", "n": 2})  # and the channel is live again
+        assert (await next_message(sub)) == {"type": "event", "n": 2}
+        await sub.close()
+    finally:
+        await admin.aclose()
+        await receiver.close()
+        await publisher.close()
+
+
+async def test_a_channel_whose_subscribe_fails_is_subscribed_later_and_its_subscribers_resync() -> None:
+    """A socket that attaches while the pub/sub connection is being remade can see its subscribe
+    fail, with a RedisError or, from redis-py mid-reconnect, an AttributeError. The attach must
+    not fail, and the broker must subscribe that channel itself and tell its subscribers to resync."""
+    from app.realtime.redis import RedisBroker
+    from tests.conftest import REDIS_URL
+
+    receiver, publisher = RedisBroker(REDIS_URL), RedisBroker(REDIS_URL)
+    await receiver.start()
+    await publisher.start()
+    try:
+        pubsub = receiver._pubsub
+        real, failures = pubsub.subscribe, []
+
+        async def fails_once(*channels: str) -> object:
+            if not failures:
+                failures.append(channels)
+                raise AttributeError("'NoneType' object has no attribute 'writelines'")
+            return await real(*channels)
+
+        pubsub.subscribe = fails_once
+        channel = "conv:" + uuid.uuid4().hex
+        sub = receiver.subscription()
+        await sub.add(channel)  # does not raise
+        assert failures == [(receiver.prefix + channel,)]
+        assert (await next_message(sub, timeout=5)) == {"type": "resync"}
+        await publisher.publish(channel, {"type": "event", "n": 3})
+        assert (await next_message(sub)) == {"type": "event", "n": 3}
+        await sub.close()
+    finally:
+        await receiver.close()
+        await publisher.close()
