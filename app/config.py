@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     max_sockets_per_conversation: int = Field(default=5, ge=1, description="Open /ws/chat sockets one conversation token "
                                               "may have on one server process (tabs of one visitor); more are closed with "
                                               "1008.")
+    max_sockets_per_ip: int = Field(default=200, ge=1, description="Open /ws/chat sockets one client address may have on "
+                                    "one server process (an office behind one NAT counts once: set "
+                                    "`PARLEY_FORWARDED_ALLOW_IPS` behind a proxy); more are closed with 1008.")
+    max_customer_sockets: int = Field(default=20000, ge=1, description="Open /ws/chat sockets one server process holds "
+                                      "(10,000 idle ones take about 1 GB); more are closed with 1013 `try again later`, "
+                                      "which the widget retries after a pause. Agent sockets are not counted.")
     messages_per_minute: int = Field(default=60, ge=1, description="Per customer session.")
     ip_messages_per_minute: int = Field(default=300, ge=1, description="Customer messages per client IP, over all its conversations.")
     conversations_per_minute: int = Field(default=30, ge=1, description="New conversations per client IP; more are closed with 1008.")

@@ -32,6 +32,7 @@ from handoff.audience import customer_may_see
 POLICY = 1008
 TOO_BIG = 1009
 INTERNAL = 1011
+TRY_AGAIN_LATER = 1013  # the process is at its socket cap: the client retries after a pause
 
 
 def client_ip(ws: WebSocket) -> str:

@@ -25,34 +25,56 @@ RECONNECT = "reconnect"
 
 class SocketRegistry:
     """The open sockets of this process, by kind (`chat`, `agent`), and how many each key (a
-    conversation) has open."""
+    conversation), each client address and each kind has open (the per-process caps)."""
 
     def __init__(self, metrics: Any = None) -> None:
         self.sockets: dict[WebSocket, str] = {}
         self.keys: dict[WebSocket, str] = {}
         self.per_key: Counter[str] = Counter()
+        self.ips: dict[WebSocket, str] = {}
+        self.per_ip: Counter[str] = Counter()
+        self.per_kind: Counter[str] = Counter()
         self.metrics = metrics
         self.closing = False
         self._previous: dict[int, Any] = {}
 
-    def add(self, ws: WebSocket, kind: str, key: str | None = None) -> None:
+    def add(self, ws: WebSocket, kind: str, key: str | None = None, ip: str | None = None) -> None:
+        if ws in self.sockets:
+            return
         self.sockets[ws] = kind
+        self.per_kind[kind] += 1
         if key is not None:
-            self.keys[ws] = key
-            self.per_key[key] += 1
+            self.set_key(ws, key)
+        if ip is not None:
+            self.ips[ws] = ip
+            self.per_ip[ip] += 1
         if self.metrics is not None:
             self.metrics.ws_connections.labels(kind).inc()
+
+    def set_key(self, ws: WebSocket, key: str) -> None:
+        """Count a registered socket under its key (a conversation, known after the handshake)."""
+        if ws in self.sockets and ws not in self.keys:
+            self.keys[ws] = key
+            self.per_key[key] += 1
 
     def count(self, key: str) -> int:
         return self.per_key[key]
 
+    def count_ip(self, ip: str) -> int:
+        return self.per_ip[ip]
+
+    def count_kind(self, kind: str) -> int:
+        return self.per_kind[kind]
+
     def discard(self, ws: WebSocket) -> None:
         kind = self.sockets.pop(ws, None)
         key = self.keys.pop(ws, None)
-        if key is not None:
-            self.per_key[key] -= 1
-            if self.per_key[key] <= 0:
-                del self.per_key[key]
+        ip = self.ips.pop(ws, None)
+        for counter, name in ((self.per_key, key), (self.per_ip, ip), (self.per_kind, kind)):
+            if name is not None:
+                counter[name] -= 1
+                if counter[name] <= 0:
+                    del counter[name]
         if kind is not None and self.metrics is not None:
             self.metrics.ws_connections.labels(kind).dec()
 

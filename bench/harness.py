@@ -44,6 +44,7 @@ def server_env(data_dir: Path, demo: bool = True, **extra: str) -> dict[str, str
         "PARLEY_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
         "PARLEY_CONVERSATIONS_PER_MINUTE": "100000",  # every test client shares 127.0.0.1
         "PARLEY_IP_MESSAGES_PER_MINUTE": "100000",
+        "PARLEY_MAX_SOCKETS_PER_IP": "100000",
         "PARLEY_MODEL_CACHE_DIR": str(MODEL_CACHE),  # every test server shares one ONNX export
         "HF_HUB_OFFLINE": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",

@@ -445,6 +445,57 @@ async def test_one_conversation_token_cannot_open_hundreds_of_sockets(desk: Live
         await c.close()
 
 
+async def test_one_address_and_the_whole_process_have_a_socket_cap(demo_template: Path,
+                                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A script on one address cannot hold the process's sockets (30 new conversations a minute
+    times 5 sockets each would add up), and a full process refuses with 1013, which clients retry
+    later, before it runs out of memory. Refused sockets cost no conversation."""
+    server = LiveServer(copy_data(demo_template, tmp_path_factory.mktemp("caps")), PARLEY_MAX_SOCKETS_PER_IP="3",
+                        PARLEY_MAX_CUSTOMER_SOCKETS="5", PARLEY_DEMO_MODE="true",
+                        PARLEY_REQUIRE_WIDGET_KEY="false").start()
+    store = SqlStore.from_url(f"sqlite+aiosqlite:///{server.data_dir}/parley.db")
+
+    async def conversations() -> int:
+        async with store.engine.connect() as conn:
+            return len((await conn.execute(t.conversations.select())).fetchall())
+
+    try:
+        before = await conversations()
+
+        def connect(ip: str, query: str = "") -> Any:
+            return Client.connect(f"{server.ws_url}/ws/chat{query}", additional_headers={"X-Forwarded-For": ip})
+
+        async def opened(ip: str, query: str = "") -> tuple[Client, dict[str, Any]]:
+            client = await connect(ip, query)
+            first = await client.recv()
+            assert first["type"] == "session", first
+            return client, first
+
+        script, neighbour, late = fake_ip(), fake_ip(), fake_ip()
+        held = [await opened(script) for _ in range(2)]
+        held.append(await opened(script, f"?token={held[0][1]['token']}"))  # a resumed socket counts too
+        assert await closed_with(await connect(script)) == (1008, "too many sockets from this address")
+        assert await closed_with(await connect(script, f"?token={held[0][1]['token']}")) == (
+            1008, "too many sockets from this address")
+        others = [await opened(neighbour) for _ in range(2)]  # another address is not held back: 5 in all
+        assert await closed_with(await connect(late)) == (1013, "the server is at capacity; try again later")
+        await others.pop()[0].close()
+        await asyncio.sleep(0.3)
+        others.append(await opened(late))  # a closed socket frees its place in both counts
+        await held.pop()[0].close()
+        await asyncio.sleep(0.3)
+        held.append(await opened(script))
+        metrics = httpx.get(server.base_url + "/metrics", timeout=10).text
+        assert 'parley_rate_limited_total{scope="ip_sockets"} 2.0' in metrics
+        assert 'parley_rate_limited_total{scope="process_sockets"} 1.0' in metrics
+        assert await conversations() - before == 6, "a refused socket must not start a conversation"  # 2+2+1+1 opened
+        for client, _ in [*held, *others]:
+            await client.close()
+    finally:
+        await store.close()
+        server.stop()
+
+
 async def test_only_the_owning_agent_may_show_typing(desk: LiveServer) -> None:
     shopper, session = await customer(desk)  # a bot-owned conversation
     _, email = new_agent(desk)

@@ -1133,3 +1133,39 @@ def test_frame_ancestors_follow_the_sites_allowed_origins() -> None:
         assert ancestors("") == "*"
         app.state.services.settings.require_widget_key = True
         assert ancestors("") == "'self'"
+
+
+def test_a_full_server_is_retried_after_a_pause_not_hammered(browser: Any, demo_template: Path,
+                                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+    """At the process's socket cap the server closes with 1013: the widget says it is reconnecting,
+    does not reconnect at once (a full server hammered by every visitor stays full), and gets in
+    on its own once there is room."""
+    from websockets.sync.client import connect
+
+    from tests.harness import LiveServer, copy_data
+
+    server = LiveServer(copy_data(demo_template, tmp_path_factory.mktemp("full")), PARLEY_MAX_CUSTOMER_SOCKETS="1",
+                        PARLEY_DEMO_MODE="true").start()
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        holder = connect(f"{server.ws_url}/ws/chat?key={KEY}", additional_headers={"Origin": server.base_url})
+        assert json.loads(holder.recv(10))["type"] == "session"
+        tab = Tab(context.new_page(), server.base_url)
+        attempts: list[float] = []
+        tab.page.on("websocket", lambda ws: attempts.append(time.monotonic()))
+        tab.goto()
+        tab.launcher.click()
+        tab.chat.locator("#input").wait_for(state="visible")
+        tab.wait(lambda: len(attempts) >= 1, what="the first attempt")
+        tab.wait(lambda: tab.chat.locator("#conn:not([hidden])").count() == 1, what="the reconnecting notice")
+        tab.page.wait_for_timeout(4000)
+        assert len(attempts) == 1, f"{len(attempts)} attempts in 4 s: the widget hammers a full server"
+        assert not [f for f in tab.received if f.get("type") == "session"]
+        tab.shot("45-widget-server-full")
+        holder.close()
+        tab.wait(lambda: tab.state().get("token") is not None, timeout=40, what="the widget to get in once there is room")
+        assert 5 <= attempts[-1] - attempts[0] <= 35, attempts
+        assert not tab.errors, tab.errors
+    finally:
+        context.close()
+        server.stop()

@@ -909,7 +909,9 @@
       return;
     }
     showConn(navigator.onLine === false ? t('offline_net') : t('reconnecting'));
-    retry(code === 1008 ? 60000 : 0);
+    // 1008 "too many …": a limit, retried after a minute; 1013: the server is full, so visitors
+    // come back spread over 5-30 s instead of all at once. The outbox waits in localStorage.
+    retry(code === 1008 ? 60000 : code === 1013 ? 5000 + Math.random() * 25000 : 0);
   }
 
   function retry(min) {
