@@ -39,10 +39,15 @@ services:
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 	@for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "services did not start" >&2; exit 1
 
-## Install what the tests need and run the whole suite (benchmarks are skipped; see `make bench`)
+## Install what the tests need and run the whole suite (benchmarks are skipped; see `make bench`).
+## Test files are spread over TEST_WORKERS processes (most of a test's time is a server starting or
+## a client waiting); then the browser tests and the few marked `serial` run one at a time, so that
+## Chromium's timeouts and the fault tests' bounds measure the desk, not another test's load.
+TEST_WORKERS ?= 2
 test: install browser services
 	$(PY) widget/build.py
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m 'not benchmark and not serial and not browser'
+	$(PY) -m pytest -m '(serial or browser) and not benchmark'
 
 ## Build the widget into widget/dist (optional: the server serves widget/src when dist is older) and check its size budget
 widget: install

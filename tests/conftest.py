@@ -14,10 +14,14 @@ POSTGRES_URL = os.environ.get("PARLEY_TEST_POSTGRES_URL", "postgresql+asyncpg://
 REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects: every test in tests/browser/ counts as `browser`
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests run last. Sync Playwright keeps its own event loop running in the main thread
     while a browser is open, and asyncio tests cannot start inside it."""
-    items.sort(key=lambda item: "browser" in item.keywords or "/tests/browser/" in str(item.path))
+    for item in items:
+        if "/tests/browser/" in str(item.path):
+            item.add_marker(pytest.mark.browser)
+    items.sort(key=lambda item: "browser" in item.keywords)
 
 
 @pytest.fixture(scope="session")

@@ -58,7 +58,7 @@ def _route_and_filter(shop_ctx: Any, agent_ctx: Any, french: Any, base: str, err
     chat.locator("#input").fill("can I talk to a person")
     chat.locator("#input").press("Enter")
     frame = next(f for f in shop.frames if "/widget/frame.html" in f.url)
-    wait_until(shop, lambda: "conv" in json.loads(frame.evaluate("localStorage.getItem('parley:demo')") or "{}"),
+    wait_until(shop, lambda: json.loads(frame.evaluate("localStorage.getItem('parley:demo')") or "{}").get("conv"),
                "the widget's conversation")
     shop_conv = json.loads(frame.evaluate("localStorage.getItem('parley:demo')"))["conv"]
 

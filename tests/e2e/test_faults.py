@@ -25,7 +25,7 @@ from tests.harness import LiveServer, run_cli, server_env
 from tests.loadsim import SimAgent, SimCustomer
 from tests.own_services import OwnPostgres, OwnRedis
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.serial]  # timed: make test runs it alone
 
 CUSTOMERS = 50
 AGENTS = 5

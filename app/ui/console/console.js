@@ -51,9 +51,18 @@
     contact = contact || {};
     return contact.name || contact.email || (contact.user_id ? "User " + contact.user_id : "Visitor " + String(fallbackId || "").slice(-4));
   }
+  // One way out to the sign-in page. A logout ends the session three ways at once (the click, the
+  // socket the server closes, any request then answered 401); a second navigation would abort the first.
+  let leaving = false;
+  function toLogin() {
+    if (leaving) return;
+    leaving = true;
+    if (state.ws) { state.ws.onclose = null; state.ws.close(); }
+    location.assign("/login");
+  }
   async function api(path, opts) {
     const r = await fetch(path, Object.assign({credentials: "same-origin", headers: {"Content-Type": "application/json", "X-Requested-With": "parley-console"}}, opts || {}));
-    if (r.status === 401) { location.assign("/login"); throw new Error("signed out"); }
+    if (r.status === 401) { toLogin(); throw new Error("signed out"); }
     const body = r.status === 204 ? null : await r.json().catch(() => null);
     if (!r.ok) throw new Error((body && body.detail) || ("request failed: " + r.status));
     return body;
@@ -70,7 +79,7 @@
     ws.onclose = (e) => {
       for (const p of state.pending.values()) p.reject({code: "disconnected", detail: "the connection dropped"});
       state.pending.clear();
-      if (e.code === 1008) { location.assign("/login"); return; }
+      if (e.code === 1008) { toLogin(); return; }
       setConn("offline", "Reconnecting…");
       const wait = Math.min(10000, 500 * 2 ** state.retry++);
       setTimeout(connect, wait);
@@ -569,7 +578,7 @@
       const r = await fetch("/api/console/conversations/" + encodeURIComponent(chat.id) + "/attachments", {
         method: "POST", credentials: "same-origin", body: file,
         headers: {"X-Requested-With": "parley-console", "X-Filename": encodeURIComponent(file.name || "")}});
-      if (r.status === 401) { location.assign("/login"); return; }
+      if (r.status === 401) { toLogin(); return; }
       const body = await r.json().catch(() => null);
       if (!r.ok) {
         const d = body && body.detail;
@@ -905,7 +914,7 @@
       if (!state.muted && "Notification" in window && Notification.permission === "default") Notification.requestPermission();
     };
     paintMute();
-    $("logout").onclick = async () => { try { await api("/api/auth/logout", {method: "POST"}); } catch (e) { /* gone anyway */ } location.assign("/login"); };
+    $("logout").onclick = async () => { try { await api("/api/auth/logout", {method: "POST"}); } catch (e) { /* gone anyway */ } toLogin(); };
     $("history-form").addEventListener("submit", loadHistory);
     $("queue-team").onchange = () => { state.queueTeam = $("queue-team").value; renderQueue(); };
     $("queue-team").onfocus = loadTeams;
